@@ -1,0 +1,266 @@
+"""2D scattering transform: the algorithm over a precomputed filter bank, and the :class:`Scattering2D` object."""
+
+import os
+
+import numpy as np
+from scipy import fft as sp_fft
+
+from .._validation import check_choice, check_int, check_shape, check_signal
+from . import _kernels
+from .filters_2d import filter_bank_2d, padded_shape_2d
+
+__all__ = ["Scattering2D", "scattering_2d", "n_channels_2d"]
+
+_OUT_TYPES = ("array", "list", "dict")
+_PADDINGS = ("reflect", "periodic")
+
+
+def n_channels_2d(J, L, max_order):
+    """Number of channels: ``1 + J L`` at order 1, plus ``L^2 J (J - 1) / 2`` at order 2."""
+    return 1 + J * L + (L * L * J * (J - 1) // 2 if max_order >= 2 else 0)
+
+
+def _paths_2d(J, L, max_order):
+    """Scattering paths in Kymatio's order: ``()``, then ``(n1,)``, then ``(n1, n2)`` with ``j2 > j1``."""
+    paths = [()]
+    paths += [(n1,) for n1 in range(J * L)]
+    if max_order >= 2:
+        paths += [(n1, n2) for n1 in range(J * L) for n2 in range(J * L) if n2 // L > n1 // L]
+    return paths
+
+
+def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
+    r"""2D scattering of a batch of images over a precomputed filter bank.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, M, N), float32 or float64, C-contiguous
+        Images, already validated.
+    bank : dict
+        Filter bank from :func:`~scatter.grid.filters_2d.filter_bank_2d` on the padded grid, with filters in
+        the dtype of ``x``.
+    max_order : {1, 2}
+        Highest scattering order.
+    padding : {"reflect", "periodic"}
+        ``"reflect"`` mirrors the image onto the padded grid and drops one border pixel of the output on each
+        side (Kymatio); ``"periodic"`` treats the image as periodic (the grid is the image).
+    workers : int, optional
+        Threads of the FFTs.
+
+    Returns
+    -------
+    ndarray, shape (B, C, M', N')
+
+    Notes
+    -----
+    With :math:`\downarrow_k` subsampling by :math:`k` (periodisation of the spectrum),
+
+    .. math::
+
+        S_0 x = (x \star \phi_J)\downarrow_{2^J}, \quad
+        S_1 x(\lambda_1) = (|x \star \psi_{\lambda_1}|\downarrow_{2^{j_1}} \star \phi_J)\downarrow_{2^{J-j_1}},
+
+        S_2 x(\lambda_1, \lambda_2) = \big(\big||x \star \psi_{\lambda_1}|\downarrow_{2^{j_1}} \star
+        \psi_{\lambda_2}\big|\downarrow_{2^{j_2-j_1}} \star \phi_J\big)\downarrow_{2^{J-j_2}}, \quad j_2 > j_1,
+
+    each convolution a product of spectra on the grid of the current resolution.
+    """
+    J, L = bank["J"], bank["L"]
+    psi, phi = bank["psi"], bank["phi"]["levels"]
+    Mp, Np = bank["shape"]
+    n_batch, M, N = x.shape
+    complex_dtype = np.result_type(x.dtype, np.complex64)
+    if padding == "reflect":
+        top, left = (Mp - M) // 2, (Np - N) // 2
+        padded = np.empty((n_batch, Mp, Np), x.dtype)
+        _kernels.reflect_pad_2d(x, top, left, padded)
+        crop = 1
+    else:
+        padded = x
+        crop = 0
+    m_out, n_out = (Mp >> J) - 2 * crop, (Np >> J) - 2 * crop
+    n_paths = n_channels_2d(J, L, max_order)
+    out = np.empty((n_batch, n_paths, m_out, n_out), x.dtype)
+    if n_batch == 0:
+        return out
+
+    def fold(spectrum_half, filt, factor, half):
+        m, n = filt.shape[0] // factor, filt.shape[1] // factor
+        dest = np.empty((n_batch, m, n // 2 + 1 if half else n), complex_dtype)
+        _kernels.multiply_periodize_2d(spectrum_half, filt, factor, dest)
+        return dest
+
+    def modulus_spectrum(spectrum_full):
+        z = sp_fft.ifft2(spectrum_full, workers=workers, overwrite_x=True)
+        u = np.empty(z.shape, x.dtype)
+        _kernels.modulus(z.reshape(n_batch, -1), u.reshape(n_batch, -1))
+        return sp_fft.rfft2(u, workers=workers)
+
+    def lowpass(spectrum_half, res, channel):
+        factor = 1 << (J - res)
+        low = fold(spectrum_half, phi[res], factor, half=True)
+        m = phi[res].shape[1] // factor
+        s = sp_fft.irfft2(low, s=(phi[res].shape[0] // factor, m), workers=workers, overwrite_x=True)
+        out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
+
+    u0 = sp_fft.rfft2(padded, workers=workers)
+    lowpass(u0, 0, 0)
+    # Order-1 channels follow S_0 in n1 order; order-2 channels follow all of them, in (n1, n2) order,
+    # which is the order of this loop.
+    channel2 = 1 + len(psi)
+    for n1, psi1 in enumerate(psi):
+        j1 = psi1["j"]
+        u1 = modulus_spectrum(fold(u0, psi1["levels"][0], 1 << j1, half=False))
+        lowpass(u1, j1, 1 + n1)
+        if max_order < 2:
+            continue
+        for psi2 in psi:
+            j2 = psi2["j"]
+            if j2 <= j1:
+                continue
+            u2 = modulus_spectrum(fold(u1, psi2["levels"][j1], 1 << (j2 - j1), half=False))
+            lowpass(u2, j2, channel2)
+            channel2 += 1
+    return out
+
+
+class Scattering2D:
+    r"""2D scattering transform with Morlet wavelets, compatible with Kymatio 0.3.0.
+
+    Parameters
+    ----------
+    J : int
+        Number of scales; outputs are averaged over :math:`2^J` pixels and subsampled by :math:`2^J`.
+        ``1 <= J`` and :math:`2^J \le \min(M, N)`.
+    shape : tuple of int
+        Image size ``(M, N)``.
+    L : int, default 8
+        Number of orientations, ``L >= 1``.
+    max_order : {1, 2}, default 2
+        Highest scattering order.
+    out_type : {"array", "list", "dict"}, default "array"
+        ``"array"``: one array ``(..., C, M / 2^J, N / 2^J)``; ``"list"``: a list of
+        ``{"coef", "order", "j", "theta", "n"}`` dicts in channel order; ``"dict"``: coefficients keyed by the
+        path's filter indices ``n`` (``()``, ``(n1,)``, ``(n1, n2)``).
+    padding : {"reflect", "periodic"}, default "reflect"
+        Kymatio's mirror padding, or none (periodic boundary; needs ``M`` and ``N`` divisible by ``2^J``).
+    workers : int, optional
+        Threads for the FFTs; defaults to the number of CPUs.
+
+    Notes
+    -----
+    Channels come in Kymatio's order: :math:`S_0`; :math:`S_1` for :math:`n_1 = j_1 L + \theta_1`;
+    :math:`S_2` for :math:`(n_1, n_2)` with :math:`j_2 > j_1`, ordered by :math:`n_1` then :math:`n_2`.
+    Their count is :math:`C = 1 + JL + L^2 J(J-1)/2`. Inputs of dtype float32 are computed in
+    float32/complex64 and return float32; every other real dtype is computed in float64 (integers and
+    bools are cast to float64). See :func:`scattering_2d` for the formulas.
+
+    Examples
+    --------
+    >>> S = Scattering2D(J=2, shape=(32, 32))
+    >>> S(np.zeros((5, 32, 32))).shape
+    (5, 81, 8, 8)
+    """
+
+    def __init__(self, J, shape, L=8, max_order=2, out_type="array", padding="reflect", workers=None):
+        self.shape = check_shape(shape, "shape", 2)
+        self.J = check_int(J, "J", min_value=1)
+        limit = min(self.shape)
+        if 2**self.J > limit:
+            raise ValueError(
+                f"J={self.J} needs images of at least 2^J = {2 ** self.J} pixels per side; got shape {self.shape}"
+            )
+        self.L = check_int(L, "L", min_value=1)
+        self.max_order = check_int(max_order, "max_order", min_value=1, max_value=2)
+        self.out_type = check_choice(out_type, "out_type", _OUT_TYPES)
+        self.padding = check_choice(padding, "padding", _PADDINGS)
+        if self.padding == "periodic" and any(s % 2**self.J for s in self.shape):
+            raise ValueError(
+                f"padding='periodic' needs a shape divisible by 2^J = {2 ** self.J}; got shape {self.shape}"
+            )
+        self.workers = os.cpu_count() if workers is None else check_int(workers, "workers", min_value=1)
+        grid = padded_shape_2d(self.shape, self.J) if self.padding == "reflect" else self.shape
+        self.filters = filter_bank_2d(*grid, self.J, self.L)
+        self._banks = {np.dtype(np.float64): self.filters}
+
+    @property
+    def output_shape(self):
+        """Spatial shape of every output channel."""
+        crop = 2 if self.padding == "reflect" else 0
+        return tuple((s >> self.J) - crop for s in self.filters["shape"])
+
+    @property
+    def n_channels(self):
+        """Number of output channels ``C``."""
+        return n_channels_2d(self.J, self.L, self.max_order)
+
+    def _bank(self, dtype):
+        bank = self._banks.get(dtype)
+        if bank is None:
+            bank = _cast_bank(self.filters, dtype)
+            self._banks[dtype] = bank
+        return bank
+
+    def meta(self):
+        """Description of every output channel, in output order.
+
+        Returns
+        -------
+        dict of ndarray
+            ``"order"`` (C,); ``"j"``, ``"theta"``, ``"n"`` (C, max_order) padded with NaN beyond the path's
+            order; ``"key"``, the list of paths ``n`` used by ``out_type="dict"``.
+        """
+        paths = _paths_2d(self.J, self.L, self.max_order)
+        psi = self.filters["psi"]
+        width = self.max_order
+
+        def padded(values):
+            return list(values) + [np.nan] * (width - len(values))
+
+        return {
+            "order": np.array([len(p) for p in paths]),
+            "j": np.array([padded(psi[n]["j"] for n in p) for p in paths], dtype=float),
+            "theta": np.array([padded(psi[n]["theta"] for n in p) for p in paths], dtype=float),
+            "n": np.array([padded(p) for p in paths], dtype=float),
+            "key": paths,
+        }
+
+    def scattering(self, x):
+        """Scattering transform of ``x`` of shape ``(..., M, N)``; see the class docstring for the output."""
+        x = check_signal(x, self.shape)
+        batch_shape = x.shape[:-2]
+        flat = x.reshape((-1,) + self.shape)
+        S = scattering_2d(flat, self._bank(x.dtype), self.max_order, self.padding, self.workers)
+        S = S.reshape(batch_shape + S.shape[1:])
+        if self.out_type == "array":
+            return S
+        meta = self.meta()
+        if self.out_type == "dict":
+            return {key: S[..., c, :, :] for c, key in enumerate(meta["key"])}
+        return [
+            {
+                "coef": S[..., c, :, :],
+                "order": len(key),
+                "n": key,
+                "j": tuple(self.filters["psi"][n]["j"] for n in key),
+                "theta": tuple(self.filters["psi"][n]["theta"] for n in key),
+            }
+            for c, key in enumerate(meta["key"])
+        ]
+
+    __call__ = scattering
+
+    def __repr__(self):
+        return (
+            f"Scattering2D(J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}, "
+            f"out_type={self.out_type!r}, padding={self.padding!r})"
+        )
+
+
+def _cast_bank(bank, dtype):
+    """Copy of a filter bank with every filter array cast to ``dtype``."""
+
+    def cast(entry):
+        return {**entry, "levels": [np.ascontiguousarray(h, dtype=dtype) for h in entry["levels"]]}
+
+    return {**bank, "phi": cast(bank["phi"]), "psi": [cast(p) for p in bank["psi"]]}
