@@ -7,6 +7,7 @@ from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
+from ._structure import cast_bank, structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
 __all__ = ["Scattering2D", "scattering_2d", "n_channels_2d"]
@@ -195,11 +196,9 @@ class Scattering2D:
         return n_channels_2d(self.J, self.L, self.max_order)
 
     def _bank(self, dtype):
-        bank = self._banks.get(dtype)
-        if bank is None:
-            bank = _cast_bank(self.filters, dtype)
-            self._banks[dtype] = bank
-        return bank
+        if dtype not in self._banks:
+            self._banks[dtype] = cast_bank(self.filters, dtype, ("phi",), ("psi",))
+        return self._banks[dtype]
 
     def meta(self):
         """Description of every output channel, in output order.
@@ -215,7 +214,8 @@ class Scattering2D:
         width = self.max_order
 
         def padded(values):
-            return list(values) + [np.nan] * (width - len(values))
+            values = list(values)
+            return values + [np.nan] * (width - len(values))
 
         return {
             "order": np.array([len(p) for p in paths]),
@@ -232,21 +232,7 @@ class Scattering2D:
         flat = x.reshape((-1,) + self.shape)
         S = scattering_2d(flat, self._bank(x.dtype), self.max_order, self.padding, self.workers)
         S = S.reshape(batch_shape + S.shape[1:])
-        if self.out_type == "array":
-            return S
-        meta = self.meta()
-        if self.out_type == "dict":
-            return {key: S[..., c, :, :] for c, key in enumerate(meta["key"])}
-        return [
-            {
-                "coef": S[..., c, :, :],
-                "order": len(key),
-                "n": key,
-                "j": tuple(self.filters["psi"][n]["j"] for n in key),
-                "theta": tuple(self.filters["psi"][n]["theta"] for n in key),
-            }
-            for c, key in enumerate(meta["key"])
-        ]
+        return structure_output(S, self.meta, self.out_type, -3, ("j", "theta"))
 
     __call__ = scattering
 
@@ -255,12 +241,3 @@ class Scattering2D:
             f"Scattering2D(J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}, "
             f"out_type={self.out_type!r}, padding={self.padding!r})"
         )
-
-
-def _cast_bank(bank, dtype):
-    """Copy of a filter bank with every filter array cast to ``dtype``."""
-
-    def cast(entry):
-        return {**entry, "levels": [np.ascontiguousarray(h, dtype=dtype) for h in entry["levels"]]}
-
-    return {**bank, "phi": cast(bank["phi"]), "psi": [cast(p) for p in bank["psi"]]}

@@ -1,0 +1,258 @@
+"""1D scattering transform: the algorithm over a precomputed filter bank, and the :class:`Scattering1D` object."""
+
+import math
+import numbers
+import os
+
+import numpy as np
+from scipy import fft as sp_fft
+
+from .._validation import check_choice, check_int, check_shape, check_signal
+from . import _kernels
+from ._structure import cast_bank, structure_output
+from .filters_1d import border_indices, filter_bank_1d, padding_1d
+
+__all__ = ["Scattering1D", "scattering_1d"]
+
+_OUT_TYPES = ("array", "list", "dict")
+_PADDINGS = ("reflect", "periodic")
+_AVERAGES = ("local", "global")
+
+
+def _paths_1d(bank, max_order):
+    """Scattering paths in Kymatio's order: ``()``, ``(n1,)`` then ``(n1, n2)`` with ``j2 > j1``, by ``n1``."""
+    psi1, psi2 = bank["psi1"], bank["psi2"]
+    paths = [()]
+    for n1, p1 in enumerate(psi1):
+        paths.append((n1,))
+    if max_order >= 2:
+        paths += [(n1, n2) for n1, p1 in enumerate(psi1) for n2, p2 in enumerate(psi2) if p2["j"] > p1["j"]]
+    return paths
+
+
+def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
+    r"""1D scattering of a batch of signals over a precomputed filter bank.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, N), float32 or float64, C-contiguous
+        Signals, already validated.
+    bank : dict
+        Filter bank from :func:`~scatter.grid.filters_1d.filter_bank_1d` on the padded length, with filters
+        in the dtype of ``x``.
+    max_order : {1, 2}
+        Highest scattering order.
+    padding : tuple of int
+        Mirror padding ``(left, right)`` that brings ``N`` to the bank's length (``(0, 0)``: periodic).
+    workers : int, optional
+        Threads of the FFTs.
+
+    Returns
+    -------
+    ndarray, shape (B, C, N')
+
+    Notes
+    -----
+    With :math:`T = 2^{\lfloor \log_2 T \rfloor}`, :math:`k_1 = \min(j_1, \log_2 T)` and
+    :math:`k_2 = \min(j_2, \log_2 T) - k_1` the subsamplings the filters allow,
+
+    .. math::
+
+        S_0 x = (x \star \phi_T)\downarrow_T, \quad
+        S_1 x(n_1) = (|x \star \psi_{n_1}|\downarrow_{2^{k_1}} \star \phi_T)\downarrow_{T / 2^{k_1}},
+
+        S_2 x(n_1, n_2) = \big(\big||x \star \psi_{n_1}|\downarrow_{2^{k_1}} \star \psi_{n_2}\big|
+        \downarrow_{2^{k_2}} \star \phi_T\big)\downarrow_{T / 2^{k_1 + k_2}}, \quad j_2 > j_1,
+
+    each convolution a product of spectra at the current resolution, and the output cropped to the part of
+    the padded signal that covers the input.
+    """
+    phi = bank["phi"]["levels"]
+    psi1, psi2 = bank["psi1"], bank["psi2"]
+    log2_T = bank["phi"]["j"]
+    n_padded = bank["N"]
+    n_batch, N = x.shape
+    left, right = padding
+    starts, ends = border_indices(log2_T, bank["J"], left, left + N)
+    start, stop = starts[log2_T], ends[log2_T]
+    complex_dtype = np.result_type(x.dtype, np.complex64)
+    paths = _paths_1d(bank, max_order)
+    out = np.empty((n_batch, len(paths), stop - start), x.dtype)
+    if n_batch == 0:
+        return out
+    if left or right:
+        padded = np.empty((n_batch, n_padded), x.dtype)
+        _kernels.reflect_pad_1d(x, left, padded)
+    else:
+        padded = x
+
+    def fold(spectrum_half, filt, factor, half):
+        n = filt.shape[0] // factor
+        dest = np.empty((n_batch, n // 2 + 1 if half else n), complex_dtype)
+        _kernels.multiply_periodize_1d(spectrum_half, filt, factor, dest)
+        return dest
+
+    def modulus_spectrum(spectrum_full):
+        z = sp_fft.ifft(spectrum_full, workers=workers, overwrite_x=True)
+        u = np.empty(z.shape, x.dtype)
+        _kernels.modulus(z, u)
+        return sp_fft.rfft(u, workers=workers)
+
+    def lowpass(spectrum_half, level, channel):
+        factor = 1 << (log2_T - level)
+        n = phi[level].shape[0] // factor
+        s = sp_fft.irfft(fold(spectrum_half, phi[level], factor, half=True), n=n, workers=workers, overwrite_x=True)
+        out[:, channel] = s[:, start:stop]
+
+    u0 = sp_fft.rfft(padded, workers=workers)
+    lowpass(u0, 0, 0)
+    # Order-2 channels follow all order-1 channels, in (n1, n2) order, which is the order of this loop.
+    channel2 = 1 + len(psi1)
+    for n1, p1 in enumerate(psi1):
+        k1 = min(p1["j"], log2_T)
+        u1 = modulus_spectrum(fold(u0, p1["levels"][0], 1 << k1, half=False))
+        lowpass(u1, k1, 1 + n1)
+        if max_order < 2:
+            continue
+        for p2 in psi2:
+            if p2["j"] <= p1["j"]:
+                continue
+            k2 = min(p2["j"], log2_T) - k1
+            u2 = modulus_spectrum(fold(u1, p2["levels"][k1], 1 << k2, half=False))
+            lowpass(u2, k1 + k2, channel2)
+            channel2 += 1
+    return out
+
+
+def _check_Q(Q):
+    """Normalise ``Q`` to a pair ``(Q1, Q2)`` of ints >= 1; an int means ``(Q, 1)``."""
+    if isinstance(Q, numbers.Integral) and not isinstance(Q, bool):
+        Q = (Q,)
+    if not isinstance(Q, (tuple, list)) or not 1 <= len(Q) <= 2:
+        raise TypeError(f"Q must be an int or a tuple of one or two ints; got {Q!r}")
+    Q = tuple(check_int(q, f"Q[{i}]", min_value=1) for i, q in enumerate(Q))
+    return Q if len(Q) == 2 else (Q[0], 1)
+
+
+class Scattering1D:
+    r"""1D scattering transform with Morlet wavelets, compatible with Kymatio 0.3.0.
+
+    Parameters
+    ----------
+    J : int
+        Scale of the widest wavelets, ``1 <= J`` and :math:`2^J \le N`.
+    shape : int or tuple of int
+        Signal length ``N``.
+    Q : int or tuple of int, default 1
+        Wavelets per octave at order 1, or ``(Q1, Q2)`` for both orders (``Q2`` defaults to 1).
+    T : int, optional
+        Averaging scale in samples, ``1 <= T <= N``; ``None`` means :math:`2^J`. Outputs are subsampled by
+        :math:`2^{\lfloor \log_2 T \rfloor}`.
+    max_order : {1, 2}, default 2
+        Highest scattering order.
+    average : {"local", "global"}, default "local"
+        ``"local"``: coefficients over time, shape ``(..., C, N')``; ``"global"``: their mean over time,
+        shape ``(..., C)``.
+    out_type : {"array", "list", "dict"}, default "array"
+        One array, a list of ``{"coef", "order", "n", "j", "xi", "sigma"}`` dicts in channel order, or a dict
+        keyed by the path's filter indices ``n``.
+    padding : {"reflect", "periodic"}, default "reflect"
+        Kymatio's mirror padding to a power of two, or none (periodic; needs ``N`` a power of two).
+    workers : int, optional
+        Threads for the FFTs; defaults to the number of CPUs.
+
+    Notes
+    -----
+    Channels come in Kymatio's order: :math:`S_0`, :math:`S_1` by wavelet index :math:`n_1` (decreasing
+    frequency), :math:`S_2` for :math:`(n_1, n_2)` with :math:`j_2 > j_1`. Inputs of dtype float32 are
+    computed in float32/complex64 and return float32; every other real dtype is computed in float64.
+    See :func:`scattering_1d` for the formulas.
+
+    Examples
+    --------
+    >>> S = Scattering1D(J=6, shape=1024, Q=8)
+    >>> S(np.zeros((3, 1024))).shape
+    (3, 126, 16)
+    """
+
+    def __init__(
+        self, J, shape, Q=1, T=None, max_order=2, average="local", out_type="array", padding="reflect", workers=None
+    ):
+        (N,) = self.shape = check_shape(shape, "shape", 1)
+        self.J = check_int(J, "J", min_value=1)
+        if 2**self.J > N:
+            raise ValueError(f"J={self.J} needs signals of at least 2^J = {2 ** self.J} samples; got shape {self.shape}")
+        self.Q = _check_Q(Q)
+        self.T = 2**self.J if T is None else check_int(T, "T", min_value=1, max_value=N, allowed=f"None or an integer in [1, N={N}]")
+        self.max_order = check_int(max_order, "max_order", min_value=1, max_value=2)
+        self.average = check_choice(average, "average", _AVERAGES)
+        self.out_type = check_choice(out_type, "out_type", _OUT_TYPES)
+        self.padding = check_choice(padding, "padding", _PADDINGS)
+        self.workers = os.cpu_count() if workers is None else check_int(workers, "workers", min_value=1)
+        if self.padding == "reflect":
+            n_padded, left, right = padding_1d(N, self.T)
+            if max(left, right) >= N:
+                raise ValueError(f"shape={N} is too short to be mirror-padded to {n_padded} samples; use a longer signal")
+        else:
+            if N & (N - 1):
+                raise ValueError(f"padding='periodic' needs a length that is a power of two; got shape {self.shape}")
+            n_padded, left, right = N, 0, 0
+        self.pad_left, self.pad_right = left, right
+        self.filters = filter_bank_1d(n_padded, self.J, self.Q, self.T)
+        self._banks = {np.dtype(np.float64): self.filters}
+
+    @property
+    def log2_T(self):
+        """Subsampling exponent of the output, :math:`\\lfloor \\log_2 T \\rfloor`."""
+        return int(math.floor(math.log2(self.T)))
+
+    def _bank(self, dtype):
+        if dtype not in self._banks:
+            self._banks[dtype] = cast_bank(self.filters, dtype, ("phi",), ("psi1", "psi2"))
+        return self._banks[dtype]
+
+    def meta(self):
+        """Description of every output channel, in output order.
+
+        Returns
+        -------
+        dict
+            ``"order"`` (C,); ``"xi"``, ``"sigma"``, ``"j"``, ``"n"`` (C, max_order) padded with NaN beyond the
+            path's order (``xi`` in cycles per sample, ``j`` the filter's maximal subsampling as in Kymatio);
+            ``"key"``, the list of paths used by ``out_type="dict"``.
+        """
+        paths = _paths_1d(self.filters, self.max_order)
+        banks = (self.filters["psi1"], self.filters["psi2"])
+
+        def column(field):
+            rows = [[banks[i][n][field] for i, n in enumerate(p)] for p in paths]
+            return np.array([r + [np.nan] * (self.max_order - len(r)) for r in rows], dtype=float)
+
+        return {
+            "order": np.array([len(p) for p in paths]),
+            "xi": column("xi"),
+            "sigma": column("sigma"),
+            "j": column("j"),
+            "n": np.array([list(p) + [np.nan] * (self.max_order - len(p)) for p in paths], dtype=float),
+            "key": paths,
+        }
+
+    def scattering(self, x):
+        """Scattering transform of ``x`` of shape ``(..., N)``; see the class docstring for the output."""
+        x = check_signal(x, self.shape)
+        batch_shape = x.shape[:-1]
+        flat = x.reshape((-1,) + self.shape)
+        S = scattering_1d(flat, self._bank(x.dtype), self.max_order, (self.pad_left, self.pad_right), self.workers)
+        if self.average == "global":
+            S = S.mean(axis=-1)
+        S = S.reshape(batch_shape + S.shape[1:])
+        channel_axis = -1 if self.average == "global" else -2
+        return structure_output(S, self.meta, self.out_type, channel_axis, ("xi", "sigma", "j"))
+
+    __call__ = scattering
+
+    def __repr__(self):
+        return (
+            f"Scattering1D(J={self.J}, shape={self.shape}, Q={self.Q}, T={self.T}, max_order={self.max_order}, "
+            f"average={self.average!r}, out_type={self.out_type!r}, padding={self.padding!r})"
+        )
