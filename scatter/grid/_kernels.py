@@ -62,65 +62,25 @@ def reflect_pad_2d(x, top, left, out):
 
 
 @njit(cache=True, parallel=True)
-def multiply_periodize_1d(x_half, filt, factor, out):
-    """Multiply a half spectrum by a filter and periodize the product by ``factor``.
+def multiply_periodize(x_half, src, dst, weight, n_direct, out):
+    """Sparse product of half spectra with a filter, periodized onto a coarser grid.
 
-    ``out[b, k] = (1 / s) * sum_{i < s} X[b, k + i n] h[k + i n]`` with ``s = factor`` and
-    ``n = N / s``, for ``k < out.shape[1]`` (``n`` for a full spectrum, ``n // 2 + 1`` for a half one).
-    In the signal domain this is the convolution with ``h`` followed by subsampling by ``s``.
+    For each image ``b``: ``out[b] = 0``, then ``out[b, dst[t]] += X[b, src[t]] * weight[t]``, where ``X`` is
+    read directly for ``t < n_direct`` and conjugated for the others (frequencies held by their Hermitian
+    mirror). Arrays are flattened per image; the plan comes from :func:`scatter.grid._plans.periodization_plan`.
     """
     n_batch = x_half.shape[0]
-    n_half = x_half.shape[1]
-    n_full = filt.shape[0]
-    n_sub = n_full // factor
-    n_cols = out.shape[1]
-    scale = 1.0 / factor
+    n_out = out.shape[1]
+    n_terms = src.shape[0]
     for b in prange(n_batch):
-        for k in range(n_cols):
-            acc = x_half[b, 0] * 0
-            for i in range(factor):
-                q = k + i * n_sub
-                h = filt[q]
-                if q < n_half:
-                    acc += x_half[b, q] * h
-                else:
-                    acc += np.conj(x_half[b, n_full - q]) * h
-            out[b, k] = acc * scale
-
-
-@njit(cache=True, parallel=True)
-def multiply_periodize_2d(x_half, filt, factor, out):
-    """2D version of :func:`multiply_periodize_1d`.
-
-    ``out[b, k1, k2] = (1 / s^2) * sum_{i, j < s} X[b, k1 + i m, k2 + j n] h[k1 + i m, k2 + j n]`` with
-    ``(m, n) = (M / s, N / s)``, for ``k2 < out.shape[2]``.
-    """
-    n_batch = x_half.shape[0]
-    n_half = x_half.shape[2]
-    m_full, n_full = filt.shape
-    m_sub = m_full // factor
-    n_sub = n_full // factor
-    n_cols = out.shape[2]
-    scale = 1.0 / (factor * factor)
-    for b in prange(n_batch):
-        for k1 in range(m_sub):
-            for k2 in range(n_cols):
-                out[b, k1, k2] = 0
-        for i in range(factor):
-            for k1 in range(m_sub):
-                p = k1 + i * m_sub
-                p_mirror = (m_full - p) % m_full
-                for j in range(factor):
-                    for k2 in range(n_cols):
-                        q = k2 + j * n_sub
-                        h = filt[p, q]
-                        if q < n_half:
-                            out[b, k1, k2] += x_half[b, p, q] * h
-                        else:
-                            out[b, k1, k2] += np.conj(x_half[b, p_mirror, n_full - q]) * h
-        for k1 in range(m_sub):
-            for k2 in range(n_cols):
-                out[b, k1, k2] *= scale
+        x = x_half[b]
+        row = out[b]
+        for k in range(n_out):
+            row[k] = 0
+        for t in range(n_direct):
+            row[dst[t]] += x[src[t]] * weight[t]
+        for t in range(n_direct, n_terms):
+            row[dst[t]] += np.conj(x[src[t]]) * weight[t]
 
 
 @njit(cache=True, parallel=True)

@@ -1,26 +1,8 @@
-"""Pieces shared by the 1D and 2D transform objects: dtype copies of filter banks and structured outputs."""
+"""Structured outputs shared by the 1D and 2D transform objects."""
 
 import numpy as np
 
 _INTEGER_FIELDS = ("j", "theta")
-
-
-def cast_bank(bank, dtype, single, families):
-    """Copy of a filter bank with every ``levels`` array cast to ``dtype``.
-
-    ``single`` names the entries that hold one filter (a dict with ``levels``), ``families`` the entries that
-    hold a list of them.
-    """
-
-    def cast(entry):
-        return {**entry, "levels": [np.ascontiguousarray(h, dtype=dtype) for h in entry["levels"]]}
-
-    copy = dict(bank)
-    for key in single:
-        copy[key] = cast(bank[key])
-    for key in families:
-        copy[key] = [cast(entry) for entry in bank[key]]
-    return copy
 
 
 def structure_output(S, meta, out_type, channel_axis, fields):

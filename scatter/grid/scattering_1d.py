@@ -9,7 +9,8 @@ from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
-from ._structure import cast_bank, structure_output
+from ._plans import apply_plan, periodization_plan
+from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
 __all__ = ["Scattering1D", "scattering_1d"]
@@ -30,7 +31,30 @@ def _paths_1d(bank, max_order):
     return paths
 
 
-def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
+def plans_1d(bank, max_order, dtype):
+    """Periodization plans of every filter product the 1D transform computes, keyed as the algorithm uses them.
+
+    ``"phi"[k]``: low pass at resolution ``k`` down to ``T``; ``"psi1"[n1]``: wavelet ``n1`` down to
+    ``2^k1``; ``"psi2"[(n2, k1)]``: wavelet ``n2`` at resolution ``k1`` down to ``2^(k1 + k2)``.
+    """
+    log2_T = bank["phi"]["j"]
+    phi = bank["phi"]["levels"]
+    plans = {
+        "phi": [periodization_plan(phi[k], 1 << (log2_T - k), True, dtype) for k in range(len(phi))],
+        "psi1": [periodization_plan(p["levels"][0], 1 << min(p["j"], log2_T), False, dtype) for p in bank["psi1"]],
+        "psi2": {},
+    }
+    if max_order >= 2:
+        for n2, p2 in enumerate(bank["psi2"]):
+            for p1 in bank["psi1"]:
+                k1 = min(p1["j"], log2_T)
+                if p2["j"] > p1["j"] and (n2, k1) not in plans["psi2"]:
+                    factor = 1 << (min(p2["j"], log2_T) - k1)
+                    plans["psi2"][n2, k1] = periodization_plan(p2["levels"][k1], factor, False, dtype)
+    return plans
+
+
+def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None):
     r"""1D scattering of a batch of signals over a precomputed filter bank.
 
     Parameters
@@ -46,6 +70,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
         Mirror padding ``(left, right)`` that brings ``N`` to the bank's length (``(0, 0)``: periodic).
     workers : int, optional
         Threads of the FFTs.
+    plans : dict, optional
+        :func:`plans_1d` of the bank for ``x.dtype``, when the caller keeps them between calls.
 
     Returns
     -------
@@ -67,7 +93,6 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
     each convolution a product of spectra at the current resolution, and the output cropped to the part of
     the padded signal that covers the input.
     """
-    phi = bank["phi"]["levels"]
     psi1, psi2 = bank["psi1"], bank["psi2"]
     log2_T = bank["phi"]["j"]
     n_padded = bank["N"]
@@ -75,7 +100,6 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
     left, right = padding
     starts, ends = border_indices(log2_T, bank["J"], left, left + N)
     start, stop = starts[log2_T], ends[log2_T]
-    complex_dtype = np.result_type(x.dtype, np.complex64)
     paths = _paths_1d(bank, max_order)
     out = np.empty((n_batch, len(paths), stop - start), x.dtype)
     if n_batch == 0:
@@ -86,11 +110,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
     else:
         padded = x
 
-    def fold(spectrum_half, filt, factor, half):
-        n = filt.shape[0] // factor
-        dest = np.empty((n_batch, n // 2 + 1 if half else n), complex_dtype)
-        _kernels.multiply_periodize_1d(spectrum_half, filt, factor, dest)
-        return dest
+    if plans is None:
+        plans = plans_1d(bank, max_order, x.dtype)
 
     def modulus_spectrum(spectrum_full):
         z = sp_fft.ifft(spectrum_full, workers=workers, overwrite_x=True)
@@ -99,9 +120,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
         return sp_fft.rfft(u, workers=workers)
 
     def lowpass(spectrum_half, level, channel):
-        factor = 1 << (log2_T - level)
-        n = phi[level].shape[0] // factor
-        s = sp_fft.irfft(fold(spectrum_half, phi[level], factor, half=True), n=n, workers=workers, overwrite_x=True)
+        plan = plans["phi"][level]
+        s = sp_fft.irfft(apply_plan(spectrum_half, plan), n=plan["shape"][0], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, start:stop]
 
     u0 = sp_fft.rfft(padded, workers=workers)
@@ -110,15 +130,15 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None):
     channel2 = 1 + len(psi1)
     for n1, p1 in enumerate(psi1):
         k1 = min(p1["j"], log2_T)
-        u1 = modulus_spectrum(fold(u0, p1["levels"][0], 1 << k1, half=False))
+        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]))
         lowpass(u1, k1, 1 + n1)
         if max_order < 2:
             continue
-        for p2 in psi2:
+        for n2, p2 in enumerate(psi2):
             if p2["j"] <= p1["j"]:
                 continue
             k2 = min(p2["j"], log2_T) - k1
-            u2 = modulus_spectrum(fold(u1, p2["levels"][k1], 1 << k2, half=False))
+            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, k1]))
             lowpass(u2, k1 + k2, channel2)
             channel2 += 1
     return out
@@ -199,17 +219,17 @@ class Scattering1D:
             n_padded, left, right = N, 0, 0
         self.pad_left, self.pad_right = left, right
         self.filters = filter_bank_1d(n_padded, self.J, self.Q, self.T)
-        self._banks = {np.dtype(np.float64): self.filters}
+        self._plan_cache = {}
 
     @property
     def log2_T(self):
         """Subsampling exponent of the output, :math:`\\lfloor \\log_2 T \\rfloor`."""
         return int(math.floor(math.log2(self.T)))
 
-    def _bank(self, dtype):
-        if dtype not in self._banks:
-            self._banks[dtype] = cast_bank(self.filters, dtype, ("phi",), ("psi1", "psi2"))
-        return self._banks[dtype]
+    def _plans(self, dtype):
+        if dtype not in self._plan_cache:
+            self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype)
+        return self._plan_cache[dtype]
 
     def meta(self):
         """Description of every output channel, in output order.
@@ -242,7 +262,9 @@ class Scattering1D:
         x = check_signal(x, self.shape)
         batch_shape = x.shape[:-1]
         flat = x.reshape((-1,) + self.shape)
-        S = scattering_1d(flat, self._bank(x.dtype), self.max_order, (self.pad_left, self.pad_right), self.workers)
+        S = scattering_1d(
+            flat, self.filters, self.max_order, (self.pad_left, self.pad_right), self.workers, self._plans(x.dtype)
+        )
         if self.average == "global":
             S = S.mean(axis=-1)
         S = S.reshape(batch_shape + S.shape[1:])

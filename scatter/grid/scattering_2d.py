@@ -7,7 +7,8 @@ from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
-from ._structure import cast_bank, structure_output
+from ._plans import apply_plan, periodization_plan
+from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
 __all__ = ["Scattering2D", "scattering_2d", "n_channels_2d"]
@@ -30,7 +31,27 @@ def _paths_2d(J, L, max_order):
     return paths
 
 
-def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
+def plans_2d(bank, max_order, dtype):
+    """Periodization plans of every filter product the 2D transform computes, keyed as the algorithm uses them.
+
+    ``"phi"[r]``: low pass at resolution ``r`` down to ``2^J``; ``"psi1"[n1]``: wavelet ``n1`` down to
+    ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``.
+    """
+    J, psi = bank["J"], bank["psi"]
+    phi = bank["phi"]["levels"]
+    plans = {
+        "phi": [periodization_plan(phi[r], 1 << (J - r), True, dtype) for r in range(J)],
+        "psi1": [periodization_plan(p["levels"][0], 1 << p["j"], False, dtype) for p in psi],
+        "psi2": {},
+    }
+    if max_order >= 2:
+        for n2, p2 in enumerate(psi):
+            for j1 in range(p2["j"]):
+                plans["psi2"][n2, j1] = periodization_plan(p2["levels"][j1], 1 << (p2["j"] - j1), False, dtype)
+    return plans
+
+
+def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=None):
     r"""2D scattering of a batch of images over a precomputed filter bank.
 
     Parameters
@@ -47,6 +68,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
         side (Kymatio); ``"periodic"`` treats the image as periodic (the grid is the image).
     workers : int, optional
         Threads of the FFTs.
+    plans : dict, optional
+        :func:`plans_2d` of the bank for ``x.dtype``, when the caller keeps them between calls.
 
     Returns
     -------
@@ -67,10 +90,9 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
     each convolution a product of spectra on the grid of the current resolution.
     """
     J, L = bank["J"], bank["L"]
-    psi, phi = bank["psi"], bank["phi"]["levels"]
+    psi = bank["psi"]
     Mp, Np = bank["shape"]
     n_batch, M, N = x.shape
-    complex_dtype = np.result_type(x.dtype, np.complex64)
     if padding == "reflect":
         top, left = (Mp - M) // 2, (Np - N) // 2
         padded = np.empty((n_batch, Mp, Np), x.dtype)
@@ -85,11 +107,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
     if n_batch == 0:
         return out
 
-    def fold(spectrum_half, filt, factor, half):
-        m, n = filt.shape[0] // factor, filt.shape[1] // factor
-        dest = np.empty((n_batch, m, n // 2 + 1 if half else n), complex_dtype)
-        _kernels.multiply_periodize_2d(spectrum_half, filt, factor, dest)
-        return dest
+    if plans is None:
+        plans = plans_2d(bank, max_order, x.dtype)
 
     def modulus_spectrum(spectrum_full):
         z = sp_fft.ifft2(spectrum_full, workers=workers, overwrite_x=True)
@@ -98,10 +117,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
         return sp_fft.rfft2(u, workers=workers)
 
     def lowpass(spectrum_half, res, channel):
-        factor = 1 << (J - res)
-        low = fold(spectrum_half, phi[res], factor, half=True)
-        m = phi[res].shape[1] // factor
-        s = sp_fft.irfft2(low, s=(phi[res].shape[0] // factor, m), workers=workers, overwrite_x=True)
+        plan = plans["phi"][res]
+        s = sp_fft.irfft2(apply_plan(spectrum_half, plan), s=plan["shape"], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
 
     u0 = sp_fft.rfft2(padded, workers=workers)
@@ -111,15 +128,15 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None):
     channel2 = 1 + len(psi)
     for n1, psi1 in enumerate(psi):
         j1 = psi1["j"]
-        u1 = modulus_spectrum(fold(u0, psi1["levels"][0], 1 << j1, half=False))
+        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]))
         lowpass(u1, j1, 1 + n1)
         if max_order < 2:
             continue
-        for psi2 in psi:
+        for n2, psi2 in enumerate(psi):
             j2 = psi2["j"]
             if j2 <= j1:
                 continue
-            u2 = modulus_spectrum(fold(u1, psi2["levels"][j1], 1 << (j2 - j1), half=False))
+            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, j1]))
             lowpass(u2, j2, channel2)
             channel2 += 1
     return out
@@ -182,7 +199,7 @@ class Scattering2D:
         self.workers = os.cpu_count() if workers is None else check_int(workers, "workers", min_value=1)
         grid = padded_shape_2d(self.shape, self.J) if self.padding == "reflect" else self.shape
         self.filters = filter_bank_2d(*grid, self.J, self.L)
-        self._banks = {np.dtype(np.float64): self.filters}
+        self._plan_cache = {}
 
     @property
     def output_shape(self):
@@ -195,10 +212,10 @@ class Scattering2D:
         """Number of output channels ``C``."""
         return n_channels_2d(self.J, self.L, self.max_order)
 
-    def _bank(self, dtype):
-        if dtype not in self._banks:
-            self._banks[dtype] = cast_bank(self.filters, dtype, ("phi",), ("psi",))
-        return self._banks[dtype]
+    def _plans(self, dtype):
+        if dtype not in self._plan_cache:
+            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype)
+        return self._plan_cache[dtype]
 
     def meta(self):
         """Description of every output channel, in output order.
@@ -230,7 +247,7 @@ class Scattering2D:
         x = check_signal(x, self.shape)
         batch_shape = x.shape[:-2]
         flat = x.reshape((-1,) + self.shape)
-        S = scattering_2d(flat, self._bank(x.dtype), self.max_order, self.padding, self.workers)
+        S = scattering_2d(flat, self.filters, self.max_order, self.padding, self.workers, self._plans(x.dtype))
         S = S.reshape(batch_shape + S.shape[1:])
         return structure_output(S, self.meta, self.out_type, -3, ("j", "theta"))
 
