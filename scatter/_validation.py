@@ -99,7 +99,7 @@ def check_signal(x, shape, name="x"):
         )
     if kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array; got dtype {x.dtype}")
-    dtype = np.float32 if x.dtype in (np.float32, np.float16) else np.float64
+    dtype = np.float32 if kind == "f" and x.dtype.itemsize <= 4 else np.float64
     ndim = len(shape)
     if x.ndim < ndim or tuple(x.shape[x.ndim - ndim:]) != tuple(shape):
         raise ValueError(

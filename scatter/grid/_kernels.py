@@ -1,7 +1,9 @@
 """Numba kernels of the grid scattering transforms.
 
-Only ``@njit`` code lives here. Every kernel is parallel over the batch (the outermost ``prange``) and
-works in the dtype of its input, so float32 stays float32 and complex64 stays complex64.
+Only ``@njit`` code lives here. Every kernel is serial and releases the GIL: the transforms run chunks of
+the batch on several Python threads at once (:func:`scatter.grid._batch.map_chunks`), which keeps every core
+busy without the barriers of a parallel loop per call. Kernels work in the dtype of their input, so float32
+stays float32 and complex64 stays complex64.
 
 Spectra of real signals are stored as halves, the way ``scipy.fft.rfftn`` returns them: the last axis
 holds the frequencies ``0 .. N // 2`` and the others are read through Hermitian symmetry,
@@ -9,10 +11,10 @@ holds the frequencies ``0 .. N // 2`` and the others are read through Hermitian 
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def reflect_pad_1d(x, left, out):
     """Write ``x`` (B, N) into ``out`` (B, Np) with ``left`` samples of mirror padding before it.
 
@@ -22,7 +24,7 @@ def reflect_pad_1d(x, left, out):
     n_batch, n = x.shape
     n_out = out.shape[1]
     period = 2 * (n - 1)
-    for b in prange(n_batch):
+    for b in range(n_batch):
         for t in range(n_out):
             src = t - left
             if period == 0:
@@ -34,14 +36,14 @@ def reflect_pad_1d(x, left, out):
             out[b, t] = x[b, src]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def reflect_pad_2d(x, top, left, out):
     """2D version of :func:`reflect_pad_1d`: mirror padding along both trailing axes."""
     n_batch, m, n = x.shape
     m_out, n_out = out.shape[1], out.shape[2]
     period_m = 2 * (m - 1)
     period_n = 2 * (n - 1)
-    for b in prange(n_batch):
+    for b in range(n_batch):
         for r in range(m_out):
             src_r = r - top
             if period_m == 0:
@@ -61,7 +63,7 @@ def reflect_pad_2d(x, top, left, out):
                 out[b, r, c] = x[b, src_r, src_c]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def multiply_periodize(x_half, src, dst, weight, n_direct, out):
     """Sparse product of half spectra with a filter, periodized onto a coarser grid.
 
@@ -72,7 +74,7 @@ def multiply_periodize(x_half, src, dst, weight, n_direct, out):
     n_batch = x_half.shape[0]
     n_out = out.shape[1]
     n_terms = src.shape[0]
-    for b in prange(n_batch):
+    for b in range(n_batch):
         x = x_half[b]
         row = out[b]
         for k in range(n_out):
@@ -83,11 +85,11 @@ def multiply_periodize(x_half, src, dst, weight, n_direct, out):
             row[dst[t]] += np.conj(x[src[t]]) * weight[t]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def modulus(z, out):
     """``out = |z|`` elementwise over arrays flattened to (B, n)."""
     n_batch, n = z.shape
-    for b in prange(n_batch):
+    for b in range(n_batch):
         for t in range(n):
             v = z[b, t]
             out[b, t] = np.sqrt(v.real * v.real + v.imag * v.imag)

@@ -9,6 +9,7 @@ from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
+from ._batch import map_chunks
 from ._plans import apply_plan, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
@@ -179,7 +180,7 @@ class Scattering1D:
     padding : {"reflect", "periodic"}, default "reflect"
         Kymatio's mirror padding to a power of two, or none (periodic; needs ``N`` a power of two).
     workers : int, optional
-        Threads for the FFTs; defaults to the number of CPUs.
+        Threads; the batch is split into chunks that run in parallel. Defaults to the number of CPUs.
 
     Notes
     -----
@@ -262,9 +263,14 @@ class Scattering1D:
         x = check_signal(x, self.shape)
         batch_shape = x.shape[:-1]
         flat = x.reshape((-1,) + self.shape)
-        S = scattering_1d(
-            flat, self.filters, self.max_order, (self.pad_left, self.pad_right), self.workers, self._plans(x.dtype)
-        )
+        plans = self._plans(x.dtype)
+        padding = (self.pad_left, self.pad_right)
+
+        def transform(chunk):
+            return scattering_1d(chunk, self.filters, self.max_order, padding, 1, plans)
+
+        S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
+        map_chunks(transform, flat, S, self.workers, self.filters["N"])
         if self.average == "global":
             S = S.mean(axis=-1)
         S = S.reshape(batch_shape + S.shape[1:])

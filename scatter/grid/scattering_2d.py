@@ -7,6 +7,7 @@ from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
+from ._batch import map_chunks
 from ._plans import apply_plan, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
@@ -163,7 +164,7 @@ class Scattering2D:
     padding : {"reflect", "periodic"}, default "reflect"
         Kymatio's mirror padding, or none (periodic boundary; needs ``M`` and ``N`` divisible by ``2^J``).
     workers : int, optional
-        Threads for the FFTs; defaults to the number of CPUs.
+        Threads; the batch is split into chunks that run in parallel. Defaults to the number of CPUs.
 
     Notes
     -----
@@ -247,7 +248,13 @@ class Scattering2D:
         x = check_signal(x, self.shape)
         batch_shape = x.shape[:-2]
         flat = x.reshape((-1,) + self.shape)
-        S = scattering_2d(flat, self.filters, self.max_order, self.padding, self.workers, self._plans(x.dtype))
+        plans = self._plans(x.dtype)
+
+        def transform(chunk):
+            return scattering_2d(chunk, self.filters, self.max_order, self.padding, 1, plans)
+
+        S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
+        map_chunks(transform, flat, S, self.workers, int(np.prod(self.filters["shape"])))
         S = S.reshape(batch_shape + S.shape[1:])
         return structure_output(S, self.meta, self.out_type, -3, ("j", "theta"))
 

@@ -1,0 +1,34 @@
+"""Running a transform over a batch in chunks, on several threads."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+#: Largest number of padded-grid samples per chunk: bounds the memory of the intermediate spectra
+#: (a few arrays of this many complex values per chunk) and keeps a chunk's working set small.
+MAX_CHUNK_SAMPLES = 1 << 21
+
+
+def map_chunks(transform, x, out, n_threads, samples_per_item):
+    """Fill ``out[i:j] = transform(x[i:j])`` over chunks of the leading axis, ``n_threads`` at a time.
+
+    Chunks hold at most ``MAX_CHUNK_SAMPLES / samples_per_item`` items and there are at least
+    ``n_threads`` of them when the batch allows. ``transform`` must release the GIL for the threads to
+    run in parallel (the Numba kernels and scipy.fft do).
+    """
+    n_items = x.shape[0]
+    if n_items == 0:
+        return out
+    size = max(1, min(MAX_CHUNK_SAMPLES // max(samples_per_item, 1), -(-n_items // n_threads)))
+    bounds = [(i, min(i + size, n_items)) for i in range(0, n_items, size)]
+
+    def run(bound):
+        start, stop = bound
+        out[start:stop] = transform(x[start:stop])
+
+    if n_threads == 1 or len(bounds) == 1:
+        for bound in bounds:
+            run(bound)
+    else:
+        with ThreadPoolExecutor(max_workers=min(n_threads, len(bounds))) as pool:
+            list(pool.map(run, bounds))
+    return out
+
