@@ -91,5 +91,4 @@ def modulus(z, out):
     n_batch, n = z.shape
     for b in range(n_batch):
         for t in range(n):
-            v = z[b, t]
-            out[b, t] = np.sqrt(v.real * v.real + v.imag * v.imag)
+            out[b, t] = abs(z[b, t])  # hypot: no overflow or underflow of the squares

@@ -110,9 +110,12 @@ def crop_spectrum_2d(h_hat, res):
     that was subsampled by :math:`2^{res}`, as Kymatio defines it.
     """
     M, N = h_hat.shape
+    if M % 2**res or N % 2**res:
+        raise ValueError(f"crop_spectrum_2d needs a grid divisible by 2^res = {2**res}; got {h_hat.shape}")
     m, n = M >> res, N >> res
-    rows = np.r_[0 : m // 2, M - m // 2 : M]
-    cols = np.r_[0 : n // 2, N - n // 2 : N]
+    # The first floor(m / 2) and the last ceil(m / 2) frequencies: an odd m keeps one more negative one.
+    rows = np.r_[0 : m // 2, M - (m - m // 2) : M]
+    cols = np.r_[0 : n // 2, N - (n - n // 2) : N]
     return np.ascontiguousarray(h_hat[np.ix_(rows, cols)])
 
 
@@ -166,6 +169,9 @@ def filter_bank_2d(M, N, J, L=8):
     """
     J = check_int(J, "J", min_value=1)
     L = check_int(L, "L", min_value=1)
+    for name, size in (("M", M), ("N", N)):
+        if check_int(size, name, min_value=1) % 2**J:
+            raise ValueError(f"{name} must be a multiple of 2^J = {2**J}; got {name}={size}")
     psi = []
     for j in range(J):
         sigma = 0.8 * 2**j
