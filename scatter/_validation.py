@@ -79,7 +79,8 @@ def check_signal(x, shape, name="x"):
     Returns
     -------
     x : ndarray
-        C-contiguous array in native byte order, ``float32`` if the input was ``float32`` (or ``float16``)
+        Writeable C-contiguous array in native byte order (a copy if needed: the kernels are compiled for
+        writeable arrays only), ``float32`` if the input was ``float32`` (or ``float16``)
         and ``float64`` otherwise: integer and bool inputs are cast to ``float64``.
 
     Raises
@@ -105,7 +106,7 @@ def check_signal(x, shape, name="x"):
         raise ValueError(
             f"{name} must have shape (..., {', '.join(map(str, shape))}) for this transform; got {x.shape}"
         )
-    x = np.ascontiguousarray(x, dtype=np.dtype(dtype).newbyteorder("="))
+    x = np.require(x, dtype=np.dtype(dtype).newbyteorder("="), requirements=("C", "W"))
     if x.size and kind == "f":
         finite = np.isfinite(x)
         if not finite.all():

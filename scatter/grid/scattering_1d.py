@@ -227,6 +227,19 @@ class Scattering1D:
         """Subsampling exponent of the output, :math:`\\lfloor \\log_2 T \\rfloor`."""
         return int(math.floor(math.log2(self.T)))
 
+    @property
+    def output_shape(self):
+        """Shape of every output channel: ``(N',)`` for ``average="local"``, ``()`` for ``"global"``."""
+        if self.average == "global":
+            return ()
+        starts, ends = border_indices(self.log2_T, self.J, self.pad_left, self.pad_left + self.shape[0])
+        return (ends[self.log2_T] - starts[self.log2_T],)
+
+    @property
+    def n_channels(self):
+        """Number of output channels ``C``."""
+        return len(_paths_1d(self.filters, self.max_order))
+
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
             self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype)

@@ -440,6 +440,10 @@ def energies(bank, x, y, max_order):
     )
 
 
+#: Squared relative float64 rounding error of a computed scattering output: (1e-14)^2.
+ROUNDING_ENERGY = 1e-28
+
+
 @st.composite
 def signal_pairs(draw):
     """Seeded random pairs (x, y): y independent, or x plus a mixture of a constant, tones and noise."""
@@ -497,9 +501,12 @@ def test_non_expansive_tight_bank(case, max_order, params):
     if input_energy == 0.0:
         assert weighted == 0.0 and compensated == 0.0
         return
-    assert weighted <= compensated * (1 + 1e-12)
-    assert weighted <= input_energy * (1 + NONEXPANSIVE_TOL)
-    assert compensated <= input_energy * (1 + NONEXPANSIVE_TOL)
+    # Sx and Sy are each computed to ~1e-14 of ||x|| in float64, so their difference carries that error even
+    # when x - y is far smaller (hypothesis finds x ~ 10, x - y ~ 1e-13): allow its square.
+    rounding = ROUNDING_ENERGY * float((x**2).sum() + (y**2).sum())
+    assert weighted <= compensated * (1 + 1e-12) + rounding
+    assert weighted <= input_energy * (1 + NONEXPANSIVE_TOL) + rounding
+    assert compensated <= input_energy * (1 + NONEXPANSIVE_TOL) + rounding
 
 
 @pytest.mark.parametrize("case", NONEXPANSIVE_CASES, ids=lambda c: f"N{c[0]}-J{c[1]}-Q{c[2][0]}x{c[2][1]}-T{c[3]}")
