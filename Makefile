@@ -21,6 +21,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed-test
+	$(PY) -m pip install --quiet -e ".[cli,test,bench]"
 	$(PY) benchmarks/speed.py
 
 clean:

@@ -1,0 +1,610 @@
+"""Speed of scatter's grid scattering transforms against Kymatio 0.3.0 (NumPy and torch CPU frontends).
+
+What it measures
+----------------
+For each workload (a transform configuration and a float32 batch, order 2) and each implementation
+(``scatter``, ``kymatio-numpy``, and ``kymatio-torch`` on the CPU when torch imports):
+
+construction
+    Seconds to build the transform object (filter banks).
+warm-up
+    Seconds of the first call, on a batch of :data:`WARMUP_BATCH` items. For scatter this is where Numba
+    compiles its kernels or loads them from its on-disk cache, and where the periodization plans are built.
+throughput
+    Items per second on the whole batch after warm-up: median (and best) of ``--repeats`` timed calls, or
+    of fewer (at least one) once the timed calls have taken ``--budget`` seconds.
+ratio
+    scatter's median throughput divided by the peer's, on the peer's row.
+max rel err
+    On a small float64 batch, :math:`\\max|s - k| / \\max|k|` between scatter (``s``) and Kymatio's NumPy
+    frontend (``k``), on scatter's row.
+
+How
+---
+Every (workload, implementation) pair, and every accuracy check, runs in a fresh Python process (this
+script re-invoked with ``--child``), so warm-up times include the cost a user sees in a new process, one
+implementation's threads or caches do not affect another's, and memory is returned between runs. The child
+prints one JSON line; the parent collects them, prints a Markdown table and the issue's targets (scatter at
+least as fast as Kymatio torch CPU on W1-W3), and writes the section ``## Speed (benchmarks/speed.py)`` of
+``benchmarks/RESULTS.md`` (other sections of that file are kept).
+
+Threads: scatter uses its defaults (``workers`` = CPU count; Numba's own default thread count); torch
+gets ``torch.set_num_threads(os.cpu_count())`` and runs under ``torch.no_grad()``; Kymatio's NumPy
+frontend runs as it comes.
+
+Usage::
+
+    python benchmarks/speed.py [--workloads W1,W2,W3] [--repeats N] [--budget SECONDS] [--quick]
+                               [--no-torch] [--write-results | --no-write-results]
+
+The machine's 1-minute load average is recorded when each measurement starts. It includes this benchmark's
+own previous measurements, so values up to the core count are expected; well above it, other processes were
+competing for the CPU and the figures are perturbed (thread pools that spin, like torch's, suffer most).
+"""
+
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION_TITLE = "## Speed (benchmarks/speed.py)"
+
+#: Items in the first (warm-up) call, and in the float64 accuracy check.
+WARMUP_BATCH = 2
+CHECK_BATCH = 2
+SEED = 20240613
+
+IMPLEMENTATIONS = ("scatter", "kymatio-numpy", "kymatio-torch")
+PEERS = IMPLEMENTATIONS[1:]
+#: Each child gets this long before it is abandoned (and reported as an error).
+CHILD_TIMEOUT_S = 1800
+#: ``--quick`` divides every batch by this (keeping at least WARMUP_BATCH items).
+QUICK_DIVISOR = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """A transform configuration and the batch it is timed on."""
+
+    name: str
+    ndim: int
+    batch: int
+    shape: tuple
+    params: dict
+
+    @property
+    def unit(self):
+        return "img/s" if self.ndim == 2 else "signals/s"
+
+    def describe(self):
+        size = "x".join(map(str, self.shape))
+        options = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.ndim}D, batch {self.batch} x {size}, {options}, order 2, float32"
+
+
+WORKLOADS = {
+    w.name: w
+    for w in (
+        Workload("W1", 2, 1000, (32, 32), {"J": 2, "L": 8}),
+        Workload("W2", 2, 32, (256, 256), {"J": 4, "L": 8}),
+        Workload("W3", 1, 16, (65536,), {"J": 8, "Q": 8}),
+        Workload("W4", 2, 96, (224, 224), {"J": 3, "L": 8}),
+        Workload("W5", 1, 32, (4096,), {"J": 8, "Q": 8}),
+    )
+}
+QUICK_WORKLOADS = ("W1", "W2", "W3")
+
+#: Issue targets: scatter at least as fast as Kymatio torch CPU. Reference throughputs (items/s) measured
+#: earlier on a 2-core machine, shown beside this run's figures.
+TARGET_WORKLOADS = ("W1", "W2", "W3")
+REFERENCE = {
+    "W1": {"kymatio-numpy": 838.0, "kymatio-torch": 1523.0},
+    "W2": {"kymatio-numpy": 11.2, "kymatio-torch": 12.2},
+    "W3": {"kymatio-numpy": 4.9, "kymatio-torch": 15.0},
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Child side: build, warm up, time, check.
+# --------------------------------------------------------------------------------------------------------
+
+
+def install_sph_harm_shim():
+    """Give SciPy >= 1.17 back the ``scipy.special.sph_harm`` that Kymatio 0.3.0 imports."""
+    import scipy.special
+
+    if not hasattr(scipy.special, "sph_harm"):
+        scipy.special.sph_harm = lambda m, n, theta, phi: scipy.special.sph_harm_y(n, m, phi, theta)
+
+
+def make_batch(workload, n_items, dtype):
+    """Seeded standard normal batch ``(n_items, *shape)``, the same in every process."""
+    rng = np.random.default_rng(SEED)
+    return rng.standard_normal((n_items, *workload.shape)).astype(dtype)
+
+
+def build_scatter(workload):
+    """scatter's transform of the workload, as a callable on NumPy batches."""
+    import scatter
+
+    cls = scatter.Scattering2D if workload.ndim == 2 else scatter.Scattering1D
+    return cls(shape=workload.shape, max_order=2, **workload.params)
+
+
+def _kymatio_arguments(workload):
+    shape = workload.shape if workload.ndim == 2 else workload.shape[0]
+    return {"shape": shape, "max_order": 2, **workload.params}
+
+
+def build_kymatio_numpy(workload):
+    """Kymatio's NumPy frontend for the workload."""
+    install_sph_harm_shim()
+    import kymatio.numpy
+
+    cls = kymatio.numpy.Scattering2D if workload.ndim == 2 else kymatio.numpy.Scattering1D
+    return cls(**_kymatio_arguments(workload))
+
+
+def build_kymatio_torch(workload):
+    """Kymatio's torch frontend on the CPU, wrapped to take NumPy batches and run without autograd."""
+    install_sph_harm_shim()
+    import kymatio.torch
+    import torch
+
+    torch.set_num_threads(os.cpu_count())
+    cls = kymatio.torch.Scattering2D if workload.ndim == 2 else kymatio.torch.Scattering1D
+    transform = cls(**_kymatio_arguments(workload))
+
+    def call(x):
+        with torch.no_grad():
+            return transform(torch.from_numpy(x))
+
+    return call
+
+
+BUILDERS = {"scatter": build_scatter, "kymatio-numpy": build_kymatio_numpy, "kymatio-torch": build_kymatio_torch}
+
+
+def timed(fn, *args):
+    """``(seconds, result)`` of one call."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def numba_setup():
+    """Numba's threading layer and thread count (meaningful once a parallel kernel has run)."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "not started"
+    return {"numba_threading_layer": layer, "numba_threads": numba.get_num_threads()}
+
+
+def measure(workload, implementation, repeats, budget_s):
+    """Construction, warm-up and steady-state times of one implementation on one workload.
+
+    The whole batch is timed ``repeats`` times, or fewer (at least once) when the timed calls have already
+    taken ``budget_s`` seconds.
+    """
+    construct_s, transform = timed(BUILDERS[implementation], workload)
+    warmup_s, _ = timed(transform, make_batch(workload, WARMUP_BATCH, np.float32))
+    x = make_batch(workload, workload.batch, np.float32)
+    runs = []
+    while len(runs) < repeats and sum(runs) < budget_s:
+        runs.append(timed(transform, x)[0])
+    result = {"construct_s": construct_s, "warmup_s": warmup_s, "runs_s": runs}
+    if implementation == "scatter":
+        result.update(numba_setup(), scatter_workers=transform.workers)
+    if implementation == "kymatio-torch":
+        import torch
+
+        result["torch_threads"] = torch.get_num_threads()
+    return result
+
+
+def check_accuracy(workload):
+    """Max relative error of scatter against Kymatio NumPy on a small float64 batch."""
+    x = make_batch(workload, CHECK_BATCH, np.float64)
+    ours = np.asarray(build_scatter(workload)(x))
+    theirs = np.asarray(build_kymatio_numpy(workload)(x))
+    if ours.shape != theirs.shape:
+        return {"error": f"shape {ours.shape} != Kymatio's {theirs.shape}"}
+    return {"max_rel_err": float(np.abs(ours - theirs).max() / np.abs(theirs).max())}
+
+
+def child_main(job):
+    """Run one job (``{"kind": "time" | "check", "workload": ..., "batch": ..., ...}``) and print its JSON."""
+    workload = dataclasses.replace(WORKLOADS[job["workload"]], batch=job["batch"])
+    if job["kind"] == "time":
+        result = measure(workload, job["implementation"], job["repeats"], job["budget_s"])
+    else:
+        result = check_accuracy(workload)
+    print("RESULT " + json.dumps(result))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parent side: run the children, gather the machine's description, report.
+# --------------------------------------------------------------------------------------------------------
+
+
+def run_child(job):
+    """Run a job in a fresh interpreter; its result dict, or ``{"error": ...}`` when it failed."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT_S} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    return {"error": lines[-1] if lines else f"exit code {done.returncode}"}
+
+
+def summarize(timing, batch):
+    """Add median and best throughput (items/s) to a timing result."""
+    if "runs_s" in timing:
+        timing["throughput"] = batch / statistics.median(timing["runs_s"])
+        timing["best_throughput"] = batch / min(timing["runs_s"])
+    return timing
+
+
+def run_workload(workload, implementations, args, log):
+    """Timings of every implementation and scatter's accuracy check on one workload."""
+    results = {}
+    for implementation in implementations:
+        log(f"  {workload.name} {implementation} ...")
+        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
+        job.update(repeats=args.repeats, budget_s=args.budget)
+        load = os.getloadavg()[0]
+        result = run_child(job)
+        results[implementation] = {**summarize(result, workload.batch), "load": load}
+        log(f"    {short_status(results[implementation], workload.unit)}")
+    log(f"  {workload.name} accuracy check ...")
+    results["check"] = run_child({"kind": "check", "workload": workload.name, "batch": workload.batch})
+    return results
+
+
+def short_status(result, unit):
+    if "error" in result:
+        return f"error: {result['error']}"
+    return (
+        f"construct {result['construct_s']:.2f} s, warm-up {result['warmup_s']:.2f} s, "
+        f"{format_rate(result['throughput'])} {unit}"
+    )
+
+
+def read_first(path, prefix):
+    """Value after ``:`` of the first line of ``path`` starting with ``prefix``; None if absent."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def package_version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info():
+    """Description of the machine and software, without importing the benchmarked packages."""
+    mem_kb = read_first("/proc/meminfo", "MemTotal")
+    ram = f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB" if mem_kb else "unknown"
+    versions = {name: package_version(name) for name in ("numpy", "scipy", "numba", "kymatio", "torch", "scatter")}
+    return {
+        "cpu": read_first("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
+        "cores": os.cpu_count(),
+        "ram": ram,
+        "python": platform.python_version(),
+        "versions": versions,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "thread_env": {k: os.environ[k] for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ},
+    }
+
+
+def format_rate(value):
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table_rows(workloads, results, implementations):
+    """Rows of the results table, one per (workload, implementation)."""
+    rows = []
+    for w in workloads:
+        ours = results[w.name].get("scatter", {})
+        for implementation in implementations:
+            r = results[w.name][implementation]
+            if "error" in r:
+                rows.append([w.name, implementation, "", "", f"error: {r['error']}", "", "", "", "", ""])
+                continue
+            ratio = ""
+            if implementation != "scatter" and "throughput" in ours:
+                ratio = f"{ours['throughput'] / r['throughput']:.2f}x"
+            check = results[w.name]["check"]
+            err = ""
+            if implementation == "scatter":
+                err = f"{check['max_rel_err']:.1e}" if "max_rel_err" in check else f"error: {check['error']}"
+            rows.append(
+                [
+                    w.name,
+                    implementation,
+                    f"{r['construct_s']:.3f}",
+                    f"{r['warmup_s']:.3f}",
+                    f"{format_rate(r['throughput'])} {w.unit}",
+                    f"{format_rate(r['best_throughput'])}",
+                    str(len(r["runs_s"])),
+                    ratio,
+                    err,
+                    f"{r['load']:.1f}",
+                ]
+            )
+    return rows
+
+
+def markdown_table(header, rows):
+    """A Markdown table with columns padded so it also reads well in a terminal."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(n) for c, n in zip(cells, widths)) + " |"
+
+    return "\n".join([line(header), line(["-" * n for n in widths]), *map(line, rows)])
+
+
+RESULTS_HEADER = [
+    "Workload",
+    "Implementation",
+    "Construct (s)",
+    "Warm-up (s)",
+    "Throughput (median)",
+    "Best",
+    "Runs",
+    "scatter / peer",
+    "Max rel err vs Kymatio (float64)",
+    "Load",
+]
+
+
+def verdict(ours, bar):
+    """"yes" when throughput ``ours`` reaches ``bar``, "NO" when not, "n/a" when either is missing."""
+    if not ours or not bar:
+        return "n/a"
+    return "yes" if ours >= bar else "NO"
+
+
+def target_rows(results):
+    """Issue targets: scatter's throughput at least Kymatio torch CPU's, on W1-W3 where they ran."""
+    rows = []
+    for name in TARGET_WORKLOADS:
+        if name not in results:
+            continue
+        ours = results[name].get("scatter", {}).get("throughput")
+        torch_now = results[name].get("kymatio-torch", {}).get("throughput")
+        reference = REFERENCE[name]["kymatio-torch"]
+        rows.append(
+            [
+                name,
+                format_rate(ours) if ours else "error",
+                format_rate(torch_now) if torch_now else "not run",
+                format_rate(reference),
+                format_rate(REFERENCE[name]["kymatio-numpy"]),
+                f"{verdict(ours, torch_now)} (this run), {verdict(ours, reference)} (reference)",
+            ]
+        )
+    return rows
+
+
+def targets_table(results):
+    rows = target_rows(results)
+    return markdown_table(TARGET_HEADER, rows) if rows else "(none of W1-W3 was run)"
+
+
+TARGET_HEADER = [
+    "Workload",
+    "scatter",
+    "Kymatio torch (this run)",
+    "Kymatio torch (ref., 2 cores)",
+    "Kymatio numpy (ref., 2 cores)",
+    "scatter >= Kymatio torch",
+]
+
+
+def threading_info(results):
+    """Numba threading layer and thread counts reported by the children (a started layer wins)."""
+    keys = ("numba_threading_layer", "numba_threads", "scatter_workers", "torch_threads")
+    found = {}
+    for per_workload in results.values():
+        for result in per_workload.values():
+            found.update({k: result[k] for k in keys if k in result and result[k] != "not started"})
+    found.setdefault("numba_threading_layer", "not started (scatter ran no Numba-parallel kernel)")
+    return found
+
+
+def machine_lines(info, numba_info, load_before, load_after, args):
+    """Bullet list describing the machine, software and run settings."""
+    v = info["versions"]
+    coretype = info["openblas_coretype"]
+    return [
+        f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, "
+        f"kymatio {v['kymatio']}, torch {v['torch']}, scatter {v['scatter']}",
+        f"- Numba threading layer: {numba_info['numba_threading_layer']}, Numba threads: "
+        f"{numba_info.get('numba_threads', 'unknown')}; scatter workers: "
+        f"{numba_info.get('scatter_workers', 'unknown')}; torch threads: {numba_info.get('torch_threads', 'not run')}",
+        f"- OPENBLAS_CORETYPE: {'set to ' + repr(coretype) if coretype else 'not set'}"
+        + "".join(f"; {k}={val}" for k, val in info["thread_env"].items()),
+        f"- Load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f} "
+        "(other processes on the machine perturb the timings)",
+        f"- Settings: repeats {args.repeats} (budget {args.budget:g} s of timed calls), warm-up batch "
+        f"{WARMUP_BATCH}, accuracy batch {CHECK_BATCH} (float64)"
+        + (f", quick (batches / {QUICK_DIVISOR})" if args.quick else ""),
+    ]
+
+
+def report(workloads, results, implementations, info, numba_info, loads, args, seconds):
+    """The Markdown section: date, machine, workloads, results table, targets."""
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        SECTION_TITLE,
+        "",
+        f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/speed.py', *args.argv])}`.",
+        "",
+        *machine_lines(info, numba_info, *loads, args),
+        "",
+        "Workloads:",
+        "",
+        *[f"- {w.name}: {w.describe()}" for w in workloads],
+        "",
+        "Construct: building the transform. Warm-up: first call on a batch of "
+        f"{WARMUP_BATCH} (Numba compiles or loads its cache here). Throughput: items per second on the whole "
+        f"batch, median (and best) of the timed calls after warm-up (Runs: how many; fewer than "
+        f"{args.repeats} when they exceeded the budget). scatter / peer: ratio of median throughputs. Max rel "
+        f"err: max|s - k| / max|k| against Kymatio NumPy on a float64 batch of {CHECK_BATCH}. Load: the "
+        "machine's 1-minute load average when the measurement started; it includes this benchmark's previous "
+        "measurements, so values up to the core count are expected, and well above it other processes were "
+        "competing for the CPU and the figures are perturbed.",
+        "",
+        markdown_table(RESULTS_HEADER, table_rows(workloads, results, implementations)),
+        "",
+        "Issue targets (scatter at least as fast as Kymatio torch CPU on W1-W3):",
+        "",
+        targets_table(results),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def replace_section(text, section):
+    """``text`` with its Speed section replaced by ``section`` (or ``section`` appended)."""
+    lines = text.splitlines()
+    try:
+        start = lines.index(SECTION_TITLE)
+    except ValueError:
+        return text.rstrip("\n") + "\n\n" + section if text.strip() else "# Benchmark results\n\n" + section
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    before = "\n".join(lines[:start]).rstrip("\n")
+    after = "\n".join(lines[end:])
+    return (before + "\n\n" if before else "") + section + ("\n" + after + "\n" if after else "")
+
+
+def write_results(section, path=RESULTS_PATH):
+    """Write ``section`` into ``path`` atomically (temporary file in the same folder, then rename)."""
+    text = path.read_text() if path.exists() else ""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(replace_section(text, section))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def select_workloads(args):
+    """Workloads to run, with batches scaled down under ``--quick``."""
+    names = args.workloads.split(",") if args.workloads else list(QUICK_WORKLOADS if args.quick else WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    workloads = [WORKLOADS[n] for n in names]
+    if args.quick:
+        workloads = [dataclasses.replace(w, batch=max(WARMUP_BATCH, w.batch // QUICK_DIVISOR)) for w in workloads]
+    return workloads
+
+
+def select_implementations(args, log):
+    if args.no_torch:
+        return IMPLEMENTATIONS[:2]
+    if importlib.util.find_spec("torch") is None:
+        log("torch is not installed: Kymatio torch is skipped (install torch==2.13.0 in the venv to include it)")
+        return IMPLEMENTATIONS[:2]
+    return IMPLEMENTATIONS
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--workloads",
+        help=f"comma-separated subset of {','.join(WORKLOADS)} "
+        f"(default: all; {','.join(QUICK_WORKLOADS)} with --quick)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement (default 3)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        help="seconds of timed calls after which repeating stops early (at least one call; default 120)",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"batches / {QUICK_DIVISOR}, W1-W3 only, no writing")
+    parser.add_argument("--no-torch", action="store_true", help="skip Kymatio's torch frontend")
+    parser.add_argument(
+        "--write-results",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="update the Speed section of benchmarks/RESULTS.md (default: yes, except with --quick)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.child:
+        return child_main(json.loads(args.child))
+    if args.repeats < 1 or args.budget <= 0:
+        raise SystemExit("--repeats must be at least 1 and --budget positive")
+    args.argv = argv
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    workloads = select_workloads(args)
+    implementations = select_implementations(args, log)
+    info = machine_info()
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    results = {}
+    for w in workloads:
+        log(f"{w.name}: {w.describe()}")
+        results[w.name] = run_workload(w, implementations, args, log)
+    seconds = time.perf_counter() - start
+    loads = (load_before, os.getloadavg()[0])
+    section = report(workloads, results, implementations, info, threading_info(results), loads, args, seconds)
+    print(section)
+    if args.write_results if args.write_results is not None else not args.quick:
+        write_results(section)
+        log(f"wrote {RESULTS_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
