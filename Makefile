@@ -15,7 +15,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m scatter run
+	$(PY) -m scatter run digits
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -p no:cacheprovider
