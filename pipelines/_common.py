@@ -46,7 +46,7 @@ def evaluate(name, model, X_train, y_train, X_test, y_test, extra_seconds=0.0):
 
 
 def subsample(X, y, n, name, random_state=0):
-    """The first ``n`` samples of a stratified shuffle of ``(X, y)`` (all of them for ``n=None``)."""
+    """``n`` samples of ``(X, y)`` drawn without replacement, reproducibly (all of them for ``n=None``)."""
     if n is None or n >= len(X):
         return X, y
     if n < 1:

@@ -4,11 +4,21 @@ import sys
 
 
 def progress(iterable, *, total=None, desc=None, quiet=False, unit="it"):
-    """Wrap ``iterable`` in a tqdm progress bar on stderr, unless ``quiet`` or tqdm is missing."""
+    """Iterate over ``iterable`` under a tqdm progress bar on stderr, unless ``quiet`` or tqdm is missing.
+
+    The bar is closed when the loop ends, also by an exception, so that an error message does not land on
+    the bar's line.
+    """
     if quiet:
-        return iterable
+        yield from iterable
+        return
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+        yield from iterable
+        return
+    bar = tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        yield from bar
+    finally:
+        bar.close()

@@ -132,25 +132,30 @@ def _extract(args):
     out_path = Path(args.output)
     if out_path.suffix not in (".npy", ".parquet"):
         raise CommandError(f"{out_path}: the output must end in .npy or .parquet")
-    dtype = np.float32 if flat.dtype == np.float32 else np.float64
+    dtype = np.float32 if flat.dtype.kind == "f" and flat.dtype.itemsize <= 4 else np.float64  # as the transforms
     n_features = S.n_channels * int(np.prod(S.output_shape))
     starts = range(0, len(flat), args.batch_size)
-    batches = (
-        _check_finite(flat, start, args.batch_size, args.input)
-        for start in progress(starts, total=len(starts), desc="scattering", quiet=args.quiet, unit="batch")
-    )
-    if out_path.suffix == ".parquet":
-        features = np.empty((len(flat), n_features), dtype)
-        for start in batches:
-            features[start : start + args.batch_size] = S(flat[start : start + args.batch_size]).reshape(-1, n_features)
-        _write_parquet(features, out_path)
-    else:
-        with atomic_path(out_path) as tmp:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(flat), n_features))
+    bar = progress(starts, total=len(starts), desc="scattering", quiet=args.quiet, unit="batch")
+    batches = (_check_finite(flat, start, args.batch_size, args.input) for start in bar)
+
+    def features_of(start):
+        return S(flat[start : start + args.batch_size]).reshape(-1, n_features)
+
+    try:
+        if out_path.suffix == ".parquet":
+            features = np.empty((len(flat), n_features), dtype)
             for start in batches:
-                out[start : start + args.batch_size] = S(flat[start : start + args.batch_size]).reshape(-1, n_features)
-            out.flush()
-            del out
+                features[start : start + args.batch_size] = features_of(start)
+            _write_parquet(features, out_path)
+        else:
+            with atomic_path(out_path) as tmp:
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(flat), n_features))
+                for start in batches:
+                    out[start : start + args.batch_size] = features_of(start)
+                out.flush()
+                del out
+    finally:
+        bar.close()  # before any error message reaches stderr
     shape = batch_shape + (S.n_channels,) + S.output_shape
     if not args.quiet:
         print(f"{out_path}: {len(flat)} samples x {n_features} features (per sample: {shape[len(batch_shape):]})")

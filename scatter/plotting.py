@@ -1,26 +1,25 @@
-"""Figures: filter banks and confusion matrices, written to PNG with matplotlib's Agg backend."""
+"""Figures: filter banks and confusion matrices, written to PNG by matplotlib's Agg canvas (pyplot untouched)."""
 
 import numpy as np
 
 from ._atomic import atomic_path
 
 
-def _pyplot():
+def _figure(**kwargs):
+    """A matplotlib figure drawn by the Agg canvas, outside pyplot: the caller's backend and figures are untouched."""
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError("plots need matplotlib: pip install 'scatter[cli]'") from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _save(fig, path):
-    plt = _pyplot()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -34,9 +33,9 @@ def plot_filters_2d(bank, path):
     path : str or Path
         Output file.
     """
-    plt = _pyplot()
     J, L = bank["J"], bank["L"]
-    fig, axes = plt.subplots(J + 1, L, figsize=(1.4 * L, 1.4 * (J + 1)), squeeze=False)
+    fig = _figure(figsize=(1.4 * L, 1.4 * (J + 1)))
+    axes = fig.subplots(J + 1, L, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for psi in bank["psi"]:
@@ -52,8 +51,8 @@ def plot_filters_2d(bank, path):
 
 def plot_filters_1d(bank, path):
     """PNG of a 1D filter bank: the first- and second-order wavelets and the low pass in frequency."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
+    fig = _figure(figsize=(8, 5))
+    axes = fig.subplots(2, 1, sharex=True)
     n = bank["N"]
     freqs = np.arange(n // 2) / n
     for ax, order in zip(axes, (1, 2)):
@@ -69,9 +68,9 @@ def plot_filters_1d(bank, path):
 
 def plot_confusion(confusion, labels, path, title="Confusion matrix"):
     """PNG of a confusion matrix (rows: true class, columns: predicted), with counts in the cells."""
-    plt = _pyplot()
     confusion = np.asarray(confusion)
-    fig, ax = plt.subplots(figsize=(1 + 0.5 * len(labels), 0.8 + 0.5 * len(labels)))
+    fig = _figure(figsize=(1 + 0.5 * len(labels), 0.8 + 0.5 * len(labels)))
+    ax = fig.subplots()
     ax.imshow(confusion, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
