@@ -14,6 +14,16 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _reflect_index(i, n):
+    """Index into a length-``n`` axis of position ``i`` of its mirror extension (edge not repeated)."""
+    period = 2 * (n - 1)
+    if period == 0:
+        return 0
+    i %= period
+    return period - i if i >= n else i
+
+
 @njit(cache=True, nogil=True)
 def reflect_pad_1d(x, left, out):
     """Write ``x`` (B, N) into ``out`` (B, Np) with ``left`` samples of mirror padding before it.
@@ -22,45 +32,20 @@ def reflect_pad_1d(x, left, out):
     the padding needs.
     """
     n_batch, n = x.shape
-    n_out = out.shape[1]
-    period = 2 * (n - 1)
     for b in range(n_batch):
-        for t in range(n_out):
-            src = t - left
-            if period == 0:
-                src = 0
-            else:
-                src %= period
-                if src >= n:
-                    src = period - src
-            out[b, t] = x[b, src]
+        for t in range(out.shape[1]):
+            out[b, t] = x[b, _reflect_index(t - left, n)]
 
 
 @njit(cache=True, nogil=True)
 def reflect_pad_2d(x, top, left, out):
     """2D version of :func:`reflect_pad_1d`: mirror padding along both trailing axes."""
     n_batch, m, n = x.shape
-    m_out, n_out = out.shape[1], out.shape[2]
-    period_m = 2 * (m - 1)
-    period_n = 2 * (n - 1)
     for b in range(n_batch):
-        for r in range(m_out):
-            src_r = r - top
-            if period_m == 0:
-                src_r = 0
-            else:
-                src_r %= period_m
-                if src_r >= m:
-                    src_r = period_m - src_r
-            for c in range(n_out):
-                src_c = c - left
-                if period_n == 0:
-                    src_c = 0
-                else:
-                    src_c %= period_n
-                    if src_c >= n:
-                        src_c = period_n - src_c
-                out[b, r, c] = x[b, src_r, src_c]
+        for r in range(out.shape[1]):
+            src_r = _reflect_index(r - top, m)
+            for c in range(out.shape[2]):
+                out[b, r, c] = x[b, src_r, _reflect_index(c - left, n)]
 
 
 @njit(cache=True, nogil=True)
