@@ -45,6 +45,18 @@ def evaluate(name, model, X_train, y_train, X_test, y_test, extra_seconds=0.0):
     return {"model": name, "accuracy": accuracy, "error": 1.0 - accuracy, "seconds": seconds, "predicted": predicted}
 
 
+def report_fields(pipeline, main_result, n_train, n_test, start):
+    """The fields every report starts with: the pipeline, its headline result, the data sizes and the run time."""
+    return {
+        "pipeline": pipeline,
+        "accuracy": main_result["accuracy"],
+        "error": main_result["error"],
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def subsample(X, y, n, name, random_state=0):
     """``n`` samples of ``(X, y)`` drawn without replacement, reproducibly (all of them for ``n=None``)."""
     if n is None or n >= len(X):

@@ -16,7 +16,7 @@ from scatter import sklearn as scatter_sklearn
 from scatter.datasets import load_digits
 from scatter.plotting import plot_filters_2d
 
-from ._common import evaluate, main, subsample, write_report
+from ._common import evaluate, main, report_fields, subsample, write_report
 
 #: Candidate parameters, searched by cross-validation on the training set.
 PARAM_GRID = {"scattering2d__J": [1, 2], "svc__C": [1.0, 10.0]}
@@ -52,12 +52,7 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/digits", quiet=Fal
     best = search.best_estimator_.named_steps["scattering2d"]
     plot_filters_2d(best.scattering_.filters, f"{out}/filters.png")
     report = {
-        "pipeline": "digits",
-        "accuracy": results[0]["accuracy"],
-        "error": results[0]["error"],
-        "n_train": int(len(X_train)),
-        "n_test": int(len(X_test)),
-        "seconds": time.perf_counter() - start,
+        **report_fields("digits", results[0], len(X_train), len(X_test), start),
         "params": {
             "J": best.J,
             "L": best.L,

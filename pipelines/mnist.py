@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 from scatter import sklearn as scatter_sklearn
 from scatter.datasets import load_mnist
 
-from ._common import evaluate, extract, main, subsample, write_report
+from ._common import evaluate, extract, main, report_fields, subsample, write_report
 
 #: Settings (see the module docstring), chosen among a few candidates on the first 10000 training images.
 PARAMS = {"J": 3, "L": 8, "max_order": 2, "pad": 2, "log_eps": 1e-3, "pca": 400, "C": 10.0, "gamma_scale": 0.25}
@@ -52,12 +52,7 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/mnist", quiet=Fals
     )
     results = [evaluate("scattering + PCA + SVM", classifier, F_train, y_train, F_test, y_test, scattering_seconds)]
     report = {
-        "pipeline": "mnist",
-        "accuracy": results[0]["accuracy"],
-        "error": results[0]["error"],
-        "n_train": int(len(X_train)),
-        "n_test": int(len(X_test)),
-        "seconds": time.perf_counter() - start,
+        **report_fields("mnist", results[0], len(X_train), len(X_test), start),
         "params": {**p, "gamma": gamma, "n_features": int(F_train.shape[1]), "scattering_seconds": scattering_seconds},
         "reference_error_bruna_mallat_2013": {"1000": 0.026, "5000": 0.014, "10000": 0.010, "60000": 0.0043},
     }

@@ -14,7 +14,7 @@ from sklearn.svm import SVC
 from scatter import sklearn as scatter_sklearn
 from scatter.datasets import load_mnist1d
 
-from ._common import evaluate, extract, main, subsample, write_report
+from ._common import evaluate, extract, main, report_fields, subsample, write_report
 
 PARAMS = {"J": 2, "Q": 1, "T": 1, "max_order": 2, "C": 10.0}
 
@@ -40,12 +40,7 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/mnist1d", quiet=Fa
         evaluate("raw signal + SVM", make_pipeline(StandardScaler(), SVC(C=p["C"])), X_train, y_train, X_test, y_test),
     ]
     report = {
-        "pipeline": "mnist1d",
-        "accuracy": results[0]["accuracy"],
-        "error": results[0]["error"],
-        "n_train": int(len(X_train)),
-        "n_test": int(len(X_test)),
-        "seconds": time.perf_counter() - start,
+        **report_fields("mnist1d", results[0], len(X_train), len(X_test), start),
         "params": dict(p),
         "published_accuracy_greydanus_2020": {"logistic": 0.32, "mlp": 0.68, "cnn": 0.94},
     }

@@ -15,7 +15,7 @@ from sklearn.svm import SVC
 from scatter import sklearn as scatter_sklearn
 from scatter.datasets import TEXTURE_NAMES, load_textures
 
-from ._common import evaluate, extract, main, write_report
+from ._common import evaluate, extract, main, report_fields, write_report
 
 PARAMS = {"patch_size": 32, "J": 3, "L": 8, "log_eps": 1e-3, "orientation": "fourier", "spatial": "global", "C": 10.0}
 
@@ -63,13 +63,8 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/textures", quiet=F
         )
     main_result = results[2]  # rotation-invariant scattering on the rotated test set
     report = {
-        "pipeline": "textures",
-        "accuracy": main_result["accuracy"],
-        "error": main_result["error"],
+        **report_fields("textures", main_result, len(X_train), len(y_test), start),
         "accuracy_by_model": {r["model"]: r["accuracy"] for r in results},
-        "n_train": int(len(X_train)),
-        "n_test": int(len(y_test)),
-        "seconds": time.perf_counter() - start,
         "params": dict(p),
     }
     return write_report(out, report, results, list(TEXTURE_NAMES), y_test)
