@@ -48,32 +48,33 @@ def reflect_pad_2d(x, top, left, out):
                 out[b, r, c] = x[b, src_r, _reflect_index(c - left, n)]
 
 
-@njit(cache=True, nogil=True)
-def multiply_periodize(x_half, src, dst, weight, n_direct, out):
-    """Sparse product of half spectra with a filter, periodized onto a coarser grid.
+# Reassociating and contracting the sums of products is harmless and lets LLVM vectorise the inner loops.
+@njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
+def multiply_periodize(x_half, seg_src, seg_dst, seg_len, n_direct, weight, out):
+    """Sparse product of half spectra with a filter, periodized onto a coarser grid, by segments.
 
-    For each image ``b``: ``out[b] = 0``, then ``out[b, dst[t]] += X[b, src[t]] * weight[t]``, where ``X`` is
-    read directly for ``t < n_direct`` and conjugated for the others (frequencies held by their Hermitian
-    mirror). Arrays are flattened per image; the plan comes from :func:`scatter.grid._plans.periodization_plan`.
+    For each image ``b``: ``out[b] = 0``, then for every segment ``s`` with ``a, d, n = seg_src[s],
+    seg_dst[s], seg_len[s]`` and its weights ``w`` (consecutive in ``weight``): ``out[b, d + i] +=
+    X[b, a + i] * w[i]`` for the first ``n_direct`` segments and ``conj(X[b, a - i]) * w[i]`` for the others
+    (frequencies held by their Hermitian mirror), ``0 <= i < n``. Arrays are flattened per image; the plan
+    comes from :func:`scatter.grid._plans.periodization_plan`.
     """
     n_batch = x_half.shape[0]
     n_out = out.shape[1]
-    n_terms = src.shape[0]
+    n_segments = seg_src.shape[0]
     for b in range(n_batch):
         x = x_half[b]
         row = out[b]
         for k in range(n_out):
             row[k] = 0
-        for t in range(n_direct):
-            row[dst[t]] += x[src[t]] * weight[t]
-        for t in range(n_direct, n_terms):
-            row[dst[t]] += np.conj(x[src[t]]) * weight[t]
-
-
-@njit(cache=True, nogil=True)
-def modulus(z, out):
-    """``out = |z|`` elementwise over arrays flattened to (B, n)."""
-    n_batch, n = z.shape
-    for b in range(n_batch):
-        for t in range(n):
-            out[b, t] = abs(z[b, t])  # hypot: no overflow or underflow of the squares
+        w = 0
+        for s in range(n_direct):
+            a, d = seg_src[s], seg_dst[s]
+            for i in range(seg_len[s]):
+                row[d + i] += x[a + i] * weight[w + i]
+            w += seg_len[s]
+        for s in range(n_direct, n_segments):
+            a, d = seg_src[s], seg_dst[s]
+            for i in range(seg_len[s]):
+                row[d + i] += np.conj(x[a - i]) * weight[w + i]
+            w += seg_len[s]

@@ -4,6 +4,10 @@ A scattering layer multiplies the spectrum of a real signal by a band-limited fi
 space, which periodizes the product in frequency. Both steps touch only the frequencies where the filter
 is not negligible, so a plan lists those frequencies once, at construction, with where to read them in the
 half spectrum (``rfftn`` layout) and where they land on the coarser grid.
+
+Those frequencies come in runs along the last axis whose source and destination both advance one by one
+(the source backwards for frequencies read from their Hermitian mirror), so a plan stores runs
+(segments), and the kernel's inner loop is a unit-stride multiply-accumulate with no index arrays.
 """
 
 import numpy as np
@@ -32,8 +36,11 @@ def periodization_plan(h, factor, half, dtype):
 
     Returns
     -------
-    dict with ``src``, ``dst`` (int64), ``weight`` (``dtype``), ``n_direct`` and ``shape`` (the full
-    coarse grid), for :func:`scatter.grid._kernels.multiply_periodize`.
+    dict
+        ``seg_src``, ``seg_dst``, ``seg_len`` (int64): each segment's first source and destination index and
+        its length; ``weight`` (``dtype``): the weights of the segments' terms, one after the other;
+        ``n_direct``: the segments read directly (the others read conjugated mirrors, backwards);
+        ``shape``: the full coarse grid; ``half``. For :func:`scatter.grid._kernels.multiply_periodize`.
     """
     full = h.shape
     coarse = tuple(n // factor for n in full)
@@ -51,12 +58,19 @@ def periodization_plan(h, factor, half, dtype):
     src_idx = [np.where(mirrored, (n - i) % n, i) for i, n in zip(idx, full)]
     src = np.ravel_multi_index(src_idx, full[:-1] + (half_len,))
     dst = np.ravel_multi_index(dest, coarse[:-1] + (n_cols,))
+    # Terms come in row-major order of the full grid; direct ones first, then mirrored ones.
     order = np.argsort(mirrored, kind="stable")
+    src, dst, mirrored = src[order], dst[order], mirrored[order]
+    step = np.where(mirrored, -1, 1)
+    starts = np.ones(src.size, bool)
+    starts[1:] = (src[1:] - src[:-1] != step[1:]) | (dst[1:] - dst[:-1] != 1) | (mirrored[1:] != mirrored[:-1])
+    first = np.flatnonzero(starts)
     return {
-        "src": np.ascontiguousarray(src[order], dtype=np.int64),
-        "dst": np.ascontiguousarray(dst[order], dtype=np.int64),
+        "seg_src": np.ascontiguousarray(src[first], dtype=np.int64),
+        "seg_dst": np.ascontiguousarray(dst[first], dtype=np.int64),
+        "seg_len": np.diff(np.append(first, src.size)).astype(np.int64),
         "weight": np.ascontiguousarray(weight[order], dtype=dtype),
-        "n_direct": int(np.count_nonzero(~mirrored)),
+        "n_direct": int(np.count_nonzero(~mirrored[first])),
         "shape": coarse,
         "half": half,
     }
@@ -69,6 +83,12 @@ def apply_plan(spectrum_half, plan):
     cols = coarse[-1] // 2 + 1 if plan["half"] else coarse[-1]
     out = np.empty((n_batch, int(np.prod(coarse[:-1], dtype=np.int64)) * cols), spectrum_half.dtype)
     _kernels.multiply_periodize(
-        spectrum_half.reshape(n_batch, -1), plan["src"], plan["dst"], plan["weight"], plan["n_direct"], out
+        spectrum_half.reshape(n_batch, -1),
+        plan["seg_src"],
+        plan["seg_dst"],
+        plan["seg_len"],
+        plan["n_direct"],
+        plan["weight"],
+        out,
     )
     return out.reshape((n_batch,) + coarse[:-1] + (cols,))

@@ -116,8 +116,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
 
     def modulus_spectrum(spectrum_full):
         z = sp_fft.ifft(spectrum_full, workers=workers, overwrite_x=True)
-        u = np.empty(z.shape, x.dtype)
-        _kernels.modulus(z, u)
+        u = np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
         return sp_fft.rfft(u, workers=workers)
 
     def lowpass(spectrum_half, level, channel):

@@ -113,8 +113,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
 
     def modulus_spectrum(spectrum_full):
         z = sp_fft.ifft2(spectrum_full, workers=workers, overwrite_x=True)
-        u = np.empty(z.shape, x.dtype)
-        _kernels.modulus(z.reshape(n_batch, -1), u.reshape(n_batch, -1))
+        u = np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
         return sp_fft.rfft2(u, workers=workers)
 
     def lowpass(spectrum_half, res, channel):
