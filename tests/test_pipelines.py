@@ -198,7 +198,13 @@ def test_mnist_small_run(tmp_path):
     assert on_disk["pipeline"] == "mnist"
     assert (on_disk["n_train"], on_disk["n_test"]) == (300, 200)
     # Chance is 10 %; Bruna & Mallat report 2.6 % error with 1000 training images.
-    assert on_disk["accuracy"] > 0.8
+    plain, virtual = on_disk["results"]
+    assert "virtual" not in plain["model"] and "virtual" in virtual["model"]
+    assert plain["accuracy"] > 0.8
+    # The headline is the SVM retrained on its support vectors and their shifted and rotated copies.
+    assert on_disk["accuracy"] == virtual["accuracy"] > 0.8
+    params = on_disk["params"]
+    assert params["n_virtual"] == 6 * params["n_support_vectors"] > 0
 
 
 # ---------------------------------------------------------------------------------------------------------
