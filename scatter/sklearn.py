@@ -449,7 +449,8 @@ class Scattering1D(_ScatteringTransformer):
     n_jobs : int, optional
         Batches transformed concurrently, in threads (joblib semantics: ``None`` is 1, ``-1`` all CPUs). Each
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
-        :meth:`fit`.
+        :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
+        instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
 
     Attributes
     ----------
@@ -580,7 +581,8 @@ class Scattering2D(_ScatteringTransformer):
     n_jobs : int, optional
         Batches transformed concurrently, in threads (joblib semantics: ``None`` is 1, ``-1`` all CPUs). Each
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
-        :meth:`fit`.
+        :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
+        instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
 
     Attributes
     ----------

@@ -75,6 +75,16 @@ def _read_counters():
     return dict(importlib.import_module("scatter.grid.scattering_2d")._test_calls)
 
 
+def _kernel_cache_misses():
+    """In a process: the Numba kernels' cache misses (compilations not loaded from the on-disk cache)."""
+    from numba.core.dispatcher import Dispatcher
+
+    from scatter.grid import _kernels
+
+    kernels = {name: k for name, k in vars(_kernels).items() if isinstance(k, Dispatcher)}
+    return {name: sum(k.stats.cache_misses.values()) for name, k in kernels.items()}
+
+
 @pytest.fixture(scope="module")
 def client():
     """A client of a real LocalCluster: two worker processes of one thread each, shared by the module."""
@@ -277,9 +287,14 @@ def _dataset(seed, n, shape, chunks):
 @requires_dask
 def test_distributed_transform_matches_in_process(client, counters):
     X, x = _dataset(1, 240, (16, 16), 20)
+    # In-process first: its kernels are compiled, or loaded, and in the on-disk cache before the workers run.
+    expected = Scattering2D(J=2, L=4).fit(x).transform(x)
+    misses_before = client.run(_kernel_cache_misses)
     estimator = Scattering2D(J=2, L=4).fit(X)
     y = client.compute(estimator.transform(X)).result()
-    assert np.array_equal(y, Scattering2D(J=2, L=4).fit(x).transform(x))
+    assert np.array_equal(y, expected)
+    # The workers loaded the kernels from Numba's on-disk cache: no compilation in a worker.
+    assert client.run(_kernel_cache_misses) == misses_before
     calls = counters()
     # 12 chunks on 2 workers: no filter bank is built on a worker (it comes with the transformer), and the
     # plans (derived per dtype from the filters) are built once at most per worker, not once per chunk.
@@ -312,28 +327,6 @@ def test_joblib_dask_backend(client, counters):
     # The 12 batches ran on the workers, which received the transformer once (scattered, not per task).
     assert sum(c["plans_2d"] for c in calls.values()) >= 1
     assert all(c["plans_2d"] <= 1 and c["filter_bank_2d"] == 0 for c in calls.values())
-
-
-@requires_dask
-def test_killed_worker_tasks_are_recomputed(client):
-    X, x = _dataset(4, 320, (16, 16), 20)
-    # Slow chunks (0.25 s each, 16 of them on 2 workers) leave time to kill a worker in the middle of the run.
-    X = X.map_blocks(_slow, 0.25, dtype=X.dtype)
-    estimator = Scattering2D(J=2, L=4).fit(X)
-    futures = client.compute(list(estimator.transform(X).to_delayed().ravel()))
-    pids = client.run(os.getpid)
-    deadline = time.monotonic() + 60
-    while sum(f.done() for f in futures) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    done_before = sum(f.done() for f in futures)
-    busy = [worker for worker, keys in client.processing().items() if keys and worker in pids]
-    victim = busy[0] if busy else next(iter(pids))
-    os.kill(pids[victim], signal.SIGKILL)
-    assert 2 <= done_before < len(futures)
-    y = np.concatenate(client.gather(futures))
-    assert np.array_equal(y, Scattering2D(J=2, L=4).fit(x).transform(x))
-    client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker, for the tests that follow
-    assert pids[victim] not in client.run(os.getpid).values()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -432,6 +425,33 @@ def test_extract_scheduler_errors(capsys, tmp_path, output, scheduler, message):
     assert status == 2
     assert len(err.splitlines()) == 1 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a worker killed in the middle of a run (last of the cluster tests: its nanny restarts it meanwhile)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@requires_dask
+def test_killed_worker_tasks_are_recomputed(client):
+    X, x = _dataset(4, 240, (16, 16), 20)
+    # Slow chunks (0.25 s each, 12 of them on 2 workers) leave time to kill a worker in the middle of the run.
+    X = X.map_blocks(_slow, 0.25, dtype=X.dtype)
+    estimator = Scattering2D(J=2, L=4).fit(X)
+    pids = client.run(os.getpid)
+    # Only these two workers: the one restarted by its nanny (slow to import scatter) does not take tasks.
+    futures = client.compute(list(estimator.transform(X).to_delayed().ravel()), workers=list(pids))
+    deadline = time.monotonic() + 60
+    while sum(f.done() for f in futures) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    done_before = sum(f.done() for f in futures)
+    busy = [worker for worker, keys in client.processing().items() if keys and worker in pids]
+    victim = busy[0] if busy else next(iter(pids))
+    os.kill(pids[victim], signal.SIGKILL)
+    assert 2 <= done_before < len(futures)
+    y = np.concatenate(client.gather(futures))
+    assert np.array_equal(y, Scattering2D(J=2, L=4).fit(x).transform(x))
+    assert pids[victim] not in client.run(os.getpid).values()  # (its nanny starts a new worker process)
 
 
 # ---------------------------------------------------------------------------------------------------------
