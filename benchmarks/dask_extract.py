@@ -9,8 +9,8 @@ Peers, measured in the same run:
   (batches in sequence, each on all the CPUs through the core transform's threads), and the same on one thread
   (what every Dask task runs);
 - ``dask transform, k workers``: the same transformer on a dask array read chunk by chunk from the file, computed
-  on a ``LocalCluster(n_workers=k, threads_per_worker=1, processes=True)`` (no dashboard and no worker profiler,
-  as ``scatter extract --scheduler local`` starts it) and gathered into memory;
+  on a ``LocalCluster(n_workers=k, threads_per_worker=1, processes=True)`` (no dashboard, no worker profiler,
+  no ``MALLOC_TRIM_THRESHOLD_``, as ``scatter extract --scheduler local`` starts it) and gathered into memory;
 - ``scatter extract --scheduler, k workers``: the command line end to end on that cluster (reading, transform,
   writing the ``.npy`` output through the client).
 
@@ -78,12 +78,13 @@ def main(argv=None):
     import dask.array as da
     from distributed import Client, LocalCluster
 
-    from scatter.cli import _NpyRows
+    from scatter.cli import _LOCAL_WORKER_CONFIG, _NpyRows
     from scatter.cli import main as scatter_main
     from scatter.sklearn import Scattering2D
 
     n = args.n_images
     rows = []
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory(prefix="scatter-dask-bench-") as tmp:
         source = Path(tmp) / "images.npy"
         np.save(source, np.random.default_rng(0).standard_normal((n,) + SHAPE).astype(np.float32))
@@ -105,8 +106,8 @@ def main(argv=None):
         on_dask = Scattering2D(J=J).fit(X)
         for n_workers in args.workers:
             start = time.perf_counter()
-            # As scatter extract --scheduler local starts its cluster: no dashboard, no worker profiler.
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            # As scatter extract --scheduler local starts its cluster (see scatter.cli._LOCAL_WORKER_CONFIG).
+            with dask.config.set(_LOCAL_WORKER_CONFIG):
                 cluster = LocalCluster(
                     n_workers=n_workers,
                     threads_per_worker=1,
@@ -144,9 +145,14 @@ def main(argv=None):
             f"chunks of {args.chunk} images, {args.repeats} timed runs per peer after a warm-up. "
             f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python "
             f"{platform.python_version()}"
-            + (f"; load average at the end {load[0]:.1f} (other jobs were running)." if load else "."),
+            + (f"; 1-minute load average {load_start:.1f} at the start, {load[0]:.1f} at the end." if load else "."),
             "",
             *table,
+            "",
+            "Reading the figures: a worker runs one task at a time on one thread, so one worker compares with the",
+            "in-process transform on one thread, and k workers can at best reach k times that, up to the number of",
+            "free cores. A load average above the CPU count means other processes were competing for the CPUs:",
+            "the figures are then perturbed, and adding a worker may not add a free core.",
             "",
             "Produced by `benchmarks/dask_extract.py`.",
             "",

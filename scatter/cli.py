@@ -275,6 +275,17 @@ def _dask_transformer(args, signal_shape):
     return sklearn.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
 
 
+#: Dask settings of the workers that ``--scheduler local`` starts. Without a dashboard, the statistical profiler
+#: only costs time (it samples the computing thread's stack every 10 ms). Distributed sets MALLOC_TRIM_THRESHOLD_
+#: in its workers' environment to return freed memory to the OS eagerly, which also fixes glibc's mmap threshold
+#: at 128 KiB: every temporary array of the transform is then mapped and page-faulted anew. Each costs some 30%
+#: of the throughput here; a task's memory is bounded by its chunk, so neither is needed.
+_LOCAL_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
+
 @contextlib.contextmanager
 def _dask_client(scheduler):
     """A client of a new LocalCluster (``"local"``: one single-threaded worker process per CPU) or of a scheduler."""
@@ -283,10 +294,8 @@ def _dask_client(scheduler):
 
     if scheduler == "local":
         n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        # Without a dashboard, the workers' statistical profiler only costs time (~30% here: it samples the
-        # stack of the computing thread every 10 ms); the nanny passes this setting to the workers.
         with (
-            dask.config.set({"distributed.worker.profile.enabled": False}),
+            dask.config.set(_LOCAL_WORKER_CONFIG),
             LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=1,
