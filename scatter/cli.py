@@ -3,7 +3,8 @@
 - ``scatter run PIPELINE``: a classification pipeline (``digits``, ``mnist``, ``textures``, ``mnist1d``) with its
   JSON/Markdown/PNG report;
 - ``scatter extract INPUT OUTPUT --transform 1d|2d``: scattering features of a ``.npy``/``.npz`` file or a folder
-  of images, in batches with bounded memory;
+  of images, in batches with bounded memory; with ``--scheduler local|ADDRESS``, on a Dask cluster, chunk by
+  chunk (``.npy`` and ``.zarr`` inputs and outputs);
 - ``scatter info``: versions, Numba threading layer and cache directory;
 - ``scatter plot-filters``: a PNG of a filter bank.
 
@@ -12,12 +13,15 @@ partial output file.
 """
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path
+from ._atomic import atomic_directory, atomic_path
 from ._progress import progress
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
@@ -100,12 +104,16 @@ def _build_transform(args, signal_shape):
 
 def _check_finite(flat, start, batch_size, source):
     """``start`` after checking that the batch there holds only finite values (an error names the sample)."""
-    batch = np.asarray(flat[start : start + batch_size])
+    _check_finite_rows(np.asarray(flat[start : start + batch_size]), start, source)
+    return start
+
+
+def _check_finite_rows(batch, start, source):
+    """Raise naming the first non-finite value of ``batch``, whose first row is sample ``start``."""
     if batch.dtype.kind == "f" and not np.isfinite(batch).all():
         bad = np.argwhere(~np.isfinite(batch))
         first = (int(bad[0][0]) + start,) + tuple(int(i) for i in bad[0][1:])
         raise CommandError(f"{source}: non-finite value (NaN or inf) in sample {first[0]}, at index {first}")
-    return start
 
 
 def _write_parquet(features, path):
@@ -120,6 +128,10 @@ def _write_parquet(features, path):
 
 
 def _extract(args):
+    if args.scheduler is not None:
+        return _extract_on_dask(args)
+    if any(_is_zarr(path) for path in (args.input, args.output)):
+        raise CommandError("reading or writing .zarr runs on Dask: add --scheduler local (or an address)")
     data = _load_input(args.input, args.key)
     n_dims = 2 if args.transform == "2d" else 1
     if data.ndim < n_dims + 1:
@@ -159,6 +171,227 @@ def _extract(args):
     shape = batch_shape + (S.n_channels,) + S.output_shape
     if not args.quiet:
         print(f"{out_path}: {len(flat)} samples x {n_features} features (per sample: {shape[len(batch_shape):]})")
+    return 0
+
+
+# --- extract on a Dask cluster --------------------------------------------------------------------------------
+
+
+def _is_zarr(path):
+    return str(path).rstrip("/").endswith(".zarr")
+
+
+def _is_url(path):
+    return "://" in str(path)
+
+
+class _NpyRows:
+    """A ``.npy`` file as an array of samples ``(n, *signal_shape)`` (the leading axes merged), read by path.
+
+    Dask's tasks take it in place of the array: it pickles as its path, and each read maps the file and
+    copies the rows asked for, on whichever worker runs the task (the file must be visible there).
+    """
+
+    def __init__(self, path, n_dims):
+        self.path = str(Path(path).resolve())
+        header = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        self.source_shape, self.dtype = header.shape, header.dtype
+        n_batch = len(self.source_shape) - n_dims
+        if n_batch > 1:
+            self.shape = (int(np.prod(self.source_shape[:n_batch])),) + self.source_shape[n_batch:]
+        else:
+            self.shape = self.source_shape
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, index):
+        rows = np.load(self.path, mmap_mode="r", allow_pickle=False).reshape(self.shape)
+        return np.array(rows[index])
+
+
+def _lazy_input(args, n_dims):
+    """The input as a dask array of samples ``(n, *signal_shape)`` in chunks of ``--batch-size`` samples.
+
+    ``.npy`` files and ``.zarr`` arrays are read chunk by chunk on the workers; ``.npz`` files and folders
+    of images are loaded here and sent with the graph. Also returns the input's leading (batch) shape.
+    """
+    import dask.array as da
+
+    path = args.input
+    if _is_zarr(path):
+        if not _is_url(path) and not Path(path).exists():
+            raise CommandError(f"{path}: no such file or directory")
+        try:
+            data = da.from_zarr(str(path), component=args.key)
+        except ImportError as exc:
+            raise CommandError(f"reading .zarr needs zarr: pip install zarr ({exc})") from exc
+        except (ValueError, KeyError, OSError) as exc:
+            raise CommandError(f"{path}: cannot read as zarr ({exc})") from exc
+        batch_shape = data.shape[: max(data.ndim - n_dims, 0)]
+        if data.ndim > n_dims + 1:
+            data = data.reshape((-1,) + data.shape[-n_dims:])
+        if data.ndim == n_dims + 1:
+            data = data.rechunk((args.batch_size,) + data.shape[1:])
+        return data, batch_shape
+    if Path(path).suffix == ".npy" and Path(path).is_file():
+        try:
+            rows = _NpyRows(path, n_dims)
+        except (ValueError, OSError) as exc:
+            raise CommandError(f"{path}: cannot read ({exc})") from exc
+        chunks = (args.batch_size,) + rows.shape[1:]
+        meta = np.empty((0,) * rows.ndim, rows.dtype)
+        stat = Path(rows.path).stat()
+        name = "npy-" + _token(rows.path, stat.st_mtime_ns, stat.st_size)
+        batch_shape = rows.source_shape[: max(len(rows.source_shape) - n_dims, 0)]
+        return da.from_array(rows, chunks=chunks, meta=meta, name=name, asarray=False), batch_shape
+    data = _load_input(path, args.key)
+    batch_shape = data.shape[: max(data.ndim - n_dims, 0)]
+    if data.ndim > n_dims:
+        data = data.reshape((-1,) + data.shape[data.ndim - n_dims :])
+    return da.from_array(data, chunks=(args.batch_size,) + data.shape[1:]), batch_shape
+
+
+def _token(*values):
+    from dask.base import tokenize
+
+    return tokenize(*values)
+
+
+def _finite_chunk(block, source, block_info=None):
+    """``block`` after checking its values are finite; errors name the sample (from the chunk's location)."""
+    _check_finite_rows(block, block_info[0]["array-location"][0][0], source)
+    return block
+
+
+def _dask_transformer(args, signal_shape):
+    """The scikit-learn transformer whose features equal those of :func:`_build_transform`'s transform."""
+    from . import sklearn
+
+    if args.transform == "2d":
+        if len(signal_shape) != 2:
+            raise CommandError(f"--transform 2d needs images (n, H, W); got samples of shape {signal_shape}")
+        return sklearn.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order)
+    if len(signal_shape) != 1:
+        raise CommandError(f"--transform 1d needs signals (n, N); got samples of shape {signal_shape}")
+    return sklearn.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
+
+
+#: Dask settings of the workers that ``--scheduler local`` starts. Without a dashboard, the statistical profiler
+#: only costs time (it samples the computing thread's stack every 10 ms). Distributed sets MALLOC_TRIM_THRESHOLD_
+#: in its workers' environment to return freed memory to the OS eagerly, which also fixes glibc's mmap threshold
+#: at 128 KiB: every temporary array of the transform is then mapped and page-faulted anew. Each costs some 30%
+#: of the throughput here; a task's memory is bounded by its chunk, so neither is needed.
+_LOCAL_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler):
+    """A client of a new LocalCluster (``"local"``: one single-threaded worker process per CPU) or of a scheduler."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        with (
+            dask.config.set(_LOCAL_WORKER_CONFIG),
+            LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, ValueError, TypeError) as exc:
+        raise CommandError(f"--scheduler {scheduler}: cannot connect ({exc})") from exc
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def _atomic_output(path):
+    """The path to write to: a temporary one renamed to ``path`` on success, or ``path`` itself for a URL."""
+    if _is_url(path):
+        yield str(path)
+        return
+    with atomic_directory(path) if _is_zarr(path) else atomic_path(path) as tmp:
+        yield str(tmp)
+
+
+def _write_zarr_rows(block, path, start):
+    """Write ``block`` into rows ``start:`` of the zarr array at ``path``; runs on a worker."""
+    import zarr
+
+    zarr.open_array(path, mode="r+")[start : start + len(block)] = block
+    return len(block)
+
+
+def _extract_on_dask(args):
+    """``scatter extract --scheduler``: features computed on a Dask cluster, written chunk by chunk."""
+    try:
+        import dask
+        from distributed import as_completed
+    except ImportError as exc:
+        raise CommandError(f'--scheduler needs dask and distributed: pip install "scatter[dask]" ({exc})') from exc
+    out_path = args.output
+    if not (_is_zarr(out_path) or Path(out_path).suffix == ".npy"):
+        raise CommandError(f"{out_path}: with --scheduler, the output must end in .npy or .zarr")
+    if _is_url(out_path) and not _is_zarr(out_path):
+        raise CommandError(f"{out_path}: a URL output must be a .zarr store")
+    n_dims = 2 if args.transform == "2d" else 1
+    data, batch_shape = _lazy_input(args, n_dims)
+    if data.ndim != n_dims + 1:
+        raise CommandError(f"{args.input}: expected a batch of {n_dims}D samples; got an array of shape {data.shape}")
+    if data.dtype.kind not in "biuf":
+        raise CommandError(f"{args.input}: expected real numbers; got dtype {data.dtype}")
+    dtype = np.float32 if data.dtype.kind == "f" and data.dtype.itemsize <= 4 else np.float64  # as the transforms
+    data = data.astype(dtype).map_blocks(_finite_chunk, str(args.input), dtype=dtype)
+    transformer = _dask_transformer(args, data.shape[1:]).fit(data)
+    features = transformer.transform(data)
+    n_samples, n_features = features.shape
+    rows = np.cumsum((0,) + features.chunks[0][:-1])
+    with _dask_client(args.scheduler) as client, _atomic_output(out_path) as target:
+        if _is_zarr(out_path):
+            import zarr
+
+            # Every chunk of features is one chunk of the zarr array: the workers write them without a lock.
+            size = features.chunks[0][0]
+            if any(c != size for c in features.chunks[0][:-1]) or features.chunks[0][-1] > size:
+                size = args.batch_size
+                features = features.rechunk({0: size})
+                rows = np.cumsum((0,) + features.chunks[0][:-1])
+            zarr.open_array(target, mode="w", shape=features.shape, chunks=(size, n_features), dtype=dtype)
+            blocks = features.to_delayed().ravel()
+            tasks = [dask.delayed(_write_zarr_rows)(block, target, int(r)) for block, r in zip(blocks, rows)]
+        else:
+            out = np.lib.format.open_memmap(target, mode="w+", dtype=dtype, shape=(n_samples, n_features))
+            tasks = list(features.to_delayed().ravel())
+        futures = client.compute(tasks)
+        start_of = dict(zip((f.key for f in futures), (int(r) for r in rows)))
+        bar = progress(as_completed(futures), total=len(futures), desc="scattering", quiet=args.quiet, unit="chunk")
+        try:
+            for future in bar:
+                result = future.result()
+                if not _is_zarr(out_path):
+                    start = start_of[future.key]
+                    out[start : start + len(result)] = result
+                future.release()
+            if not _is_zarr(out_path):
+                out.flush()
+                del out
+        finally:
+            bar.close()  # before any error message reaches stderr
+            client.cancel(futures)
+    shape = batch_shape + (transformer.scattering_.n_channels,) + transformer.scattering_.output_shape
+    if not args.quiet:
+        print(f"{out_path}: {n_samples} samples x {n_features} features (per sample: {shape[len(batch_shape):]})")
     return 0
 
 
@@ -237,6 +470,14 @@ def build_parser():
     extract.add_argument("--key", default=None, help="array name inside an .npz file")
     extract.add_argument("--batch-size", type=_positive, default=256, help="samples per batch (default 256)")
     extract.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    extract.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="local|ADDRESS",
+        help="run on Dask: 'local' starts a LocalCluster (a worker process per CPU), an address such as "
+        "tcp://host:8786 uses that cluster's scheduler; reads and writes .npy or .zarr chunk by chunk "
+        "(chunks of --batch-size samples). Needs scatter[dask]",
+    )
     extract.set_defaults(func=_extract)
 
     info = sub.add_parser("info", help="versions, Numba threading layer and cache directory")

@@ -8,20 +8,27 @@ to ``(n_samples, n_output_features_)``, with named output features.
 
 ``transform`` works through the samples in batches of ``batch_size``, writing each batch's features into one
 preallocated output, so that its memory beyond the output is bounded by the batch size; with
-``n_jobs != 1`` the batches run concurrently in threads (the FFTs and Numba kernels release the GIL).
+``n_jobs != 1`` the batches run concurrently in threads (the FFTs and Numba kernels release the GIL), or, under
+``joblib.parallel_backend("dask")``, as tasks on the Dask cluster.
+
+Dask arrays chunked along the samples are transformed lazily: ``fit`` reads only their shape and dtype, and
+``transform`` returns a dask array with one task per input chunk (see :meth:`_ScatteringTransformer.transform`).
+Dask is optional: it is imported only when it is already in use.
 
 Optional post-processing, in this order: normalisation of order 2 by order 1, pooling over orientations
 (2D), global spatial averaging, then the logarithm. See the Notes of each class for the formulas.
 """
 
+import copy
 import math
 import numbers
+import sys
 
 import numpy as np
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from scipy import fft as sp_fft
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import grid
 from ._validation import check_choice, check_int, check_shape
@@ -64,6 +71,35 @@ def _check_n_jobs(n_jobs):
 def _threads_per_job(n_jobs):
     """Threads of the core transform of each of ``n_jobs`` concurrent batches: the CPUs, shared."""
     return max(1, cpu_count() // effective_n_jobs(n_jobs))
+
+
+def _is_dask_array(X):
+    """Whether ``X`` is a dask array; never imports dask (without ``dask.array`` loaded, nothing can be one)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
+
+
+def _joblib_dask_backend():
+    """The active joblib backend if it is Dask's (``joblib.parallel_backend("dask")``), else ``None``."""
+    joblib_dask = sys.modules.get("joblib._dask")
+    if joblib_dask is None:
+        return None
+    from joblib.parallel import get_active_backend
+
+    backend = get_active_backend()[0]
+    return backend if isinstance(backend, joblib_dask.DaskDistributedBackend) else None
+
+
+def _transform_rows(X, transformer):
+    """Features of validated rows ``X`` (n, n_features_in_) by a fitted ``transformer``: one task's work."""
+    return transformer._transform_validated(X)
+
+
+def _transform_block(block, transformer):
+    """Features of one chunk of a dask array (validated here, on the worker, as :meth:`transform` does)."""
+    block = block.reshape(block.shape[0], -1)
+    X = check_array(block, dtype=list(_DTYPES), input_name="X")
+    return transformer._transform_validated(X)
 
 
 def _parent_channels(meta):
@@ -181,8 +217,8 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features) or (n_samples, *shape)
-            Training signals; only their shape is used.
+        X : array-like or dask array, shape (n_samples, n_features) or (n_samples, *shape)
+            Training signals; only their shape is used (a dask array is not computed).
         y : None
             Ignored.
 
@@ -197,14 +233,20 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
             For an invalid parameter (the message names it), or signals too small for ``J``.
         """
         params = self._check_params()
-        X, sample_shape = self._flatten(X)
-        X = validate_data(self, X, dtype=list(_DTYPES))
+        if _is_dask_array(X):
+            # Fitting reads the shape and dtype of a dask array and computes nothing.
+            X, n_features, sample_shape = self._check_dask(X)
+            validate_data(self, np.empty((0, n_features), X.dtype), skip_check_array=True)
+        else:
+            X, sample_shape = self._flatten(X)
+            X = validate_data(self, X, dtype=list(_DTYPES))
+            n_features = X.shape[1]
         J = check_int(self.J, "J", min_value=1)
-        shape = self._fit_shape(X.shape[1], sample_shape)
+        shape = self._fit_shape(n_features, sample_shape)
         if 2**J > min(shape):
             raise ValueError(
                 f"J={J} needs signals of at least 2^J = {2**J} samples per axis; got shape {shape} "
-                f"(n_features={X.shape[1]}). Lower J or pass larger signals"
+                f"(n_features={n_features}). Lower J or pass larger signals"
             )
         scattering, layout = self._build(shape, params["orientation"], _threads_per_job(params["n_jobs"]))
         if params["spatial"] == "global":
@@ -220,27 +262,107 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like or dask array, shape (n_samples, n_features) or (n_samples, *shape)
             Signals, flattened or not. float32 input gives float32 features; other real input is cast to
-            float64.
+            float64. A dask array may be chunked along the samples only; chunks along the other axes are
+            merged (lazily) into one, since every task transforms whole samples.
 
         Returns
         -------
-        ndarray, shape (n_samples, n_output_features_)
-            Features in the order of :meth:`get_feature_names_out`.
+        ndarray or dask array, shape (n_samples, n_output_features_)
+            Features in the order of :meth:`get_feature_names_out`. For a dask array, a dask array computed
+            lazily, with the input's chunks along the samples and one chunk of ``n_output_features_``
+            columns: one task per input chunk, all sharing one copy of the fitted transformer (a single key
+            in the graph, which each worker receives once). Non-finite values in a dask array raise when the
+            chunk holding them is computed.
+
+        Raises
+        ------
+        ValueError
+            For samples of another shape than in :meth:`fit`, or non-finite values.
+        TypeError
+            For complex or non-numeric input.
         """
         check_is_fitted(self)
+        if _is_dask_array(X):
+            return self._transform_dask(X)
         X, sample_shape = self._flatten(X)
+        self._check_sample_shape(sample_shape)
+        X = validate_data(self, X, reset=False, dtype=list(_DTYPES))
+        return self._transform_validated(X)
+
+    def _check_sample_shape(self, sample_shape):
         if sample_shape is not None and sample_shape != self.shape_:
             raise ValueError(f"X has samples of shape {sample_shape}; the transformer was fitted on {self.shape_}")
-        X = validate_data(self, X, reset=False, dtype=list(_DTYPES))
+
+    def _check_dask(self, X):
+        """A dask array as the tasks take it, its number of features and its per-sample shape (or ``None``).
+
+        Every task transforms whole samples, so the axes after the first are merged into one chunk: a no-op
+        when they already are (chunked along the samples only), a lazy rechunk otherwise.
+        """
+        n_dims = len(self._position_axes)
+        allowed = "(n_samples, n_features)" + (" or (n_samples, M, N)" if n_dims == 2 else "")
+        if X.ndim not in (2, 1 + n_dims):
+            raise ValueError(f"X must be a dask array of shape {allowed}; got shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"X must hold real numbers; got a dask array of dtype {X.dtype}")
+        if any(math.isnan(size) for size in X.shape[1:]):
+            raise ValueError(f"X must have known sizes on the axes after the first; got shape {X.shape}")
+        X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
+        sample_shape = tuple(X.shape[1:]) if X.ndim > 2 else None
+        return X, math.prod(X.shape[1:]), sample_shape
+
+    def _for_tasks(self):
+        """A shallow copy of the fitted transformer for tasks run in parallel by Dask.
+
+        The copy shares the filters; its core transform runs on one thread and its batches in sequence,
+        since the cluster already runs one task per worker thread.
+        """
+        shipped = copy.copy(self)
+        shipped.scattering_ = copy.copy(self.scattering_)
+        shipped.scattering_.workers = 1
+        shipped._params = {**self._params, "n_jobs": None}
+        return shipped
+
+    def _transform_dask(self, X):
+        """The lazy :meth:`transform` of a dask array: ``map_blocks`` over the chunks of samples."""
+        import dask
+
+        X, n_features, sample_shape = self._check_dask(X)
+        self._check_sample_shape(sample_shape)
+        validate_data(self, np.empty((0, n_features), X.dtype), reset=False, skip_check_array=True)
+        dtype = X.dtype if X.dtype in _DTYPES else np.dtype(np.float64)
+        n_out = self.n_output_features_
+        # The transformer enters the graph once, under its own key; every task depends on that key, so that
+        # a distributed worker receives (unpickles) the filters once and its tasks share them.
+        transformer = dask.delayed(self._for_tasks(), pure=True)
+        return X.map_blocks(
+            _transform_block,
+            transformer,
+            dtype=dtype,
+            chunks=(X.chunks[0], (n_out,)),
+            drop_axis=list(range(2, X.ndim)),
+            meta=np.empty((0, n_out), dtype),
+        )
+
+    def _transform_validated(self, X):
+        """Features of validated ``X`` (n_samples, n_features_in_), in batches, as :meth:`transform` returns."""
         out = np.empty((X.shape[0], self.n_output_features_), X.dtype)
         batch_size = self._params["batch_size"]
         batches = [slice(start, start + batch_size) for start in range(0, X.shape[0], batch_size)]
         n_jobs = effective_n_jobs(self._params["n_jobs"])
+        backend = _joblib_dask_backend()
         if n_jobs == 1 or len(batches) == 1:
             for batch in batches:
                 self._transform_batch(X[batch], out[batch])
+        elif backend is not None:
+            # Under joblib's Dask backend the batches run on the cluster and return their features. The
+            # transformer is scattered once beforehand, not pickled into every task.
+            [shipped] = backend.client.scatter([self._for_tasks()], broadcast=True, hash=False)
+            parts = Parallel(n_jobs=n_jobs)(delayed(_transform_rows)(X[batch], shipped) for batch in batches)
+            for batch, part in zip(batches, parts):
+                out[batch] = part
         else:
             # Threads write into slices of ``out``: "sharedmem" keeps a user's process backend from copying it.
             Parallel(n_jobs=n_jobs, require="sharedmem")(
@@ -327,7 +449,8 @@ class Scattering1D(_ScatteringTransformer):
     n_jobs : int, optional
         Batches transformed concurrently, in threads (joblib semantics: ``None`` is 1, ``-1`` all CPUs). Each
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
-        :meth:`fit`.
+        :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
+        instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
 
     Attributes
     ----------
@@ -458,7 +581,8 @@ class Scattering2D(_ScatteringTransformer):
     n_jobs : int, optional
         Batches transformed concurrently, in threads (joblib semantics: ``None`` is 1, ``-1`` all CPUs). Each
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
-        :meth:`fit`.
+        :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
+        instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
 
     Attributes
     ----------

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from scatter._atomic import atomic_path, write_text
+from scatter._atomic import atomic_directory, atomic_path, write_text
 
 
 def _listing(directory):
@@ -120,3 +120,49 @@ def test_file_mode_matches_an_ordinary_write(tmp_path, writer):
         with atomic_path(target) as tmp:
             tmp.write_text("x", encoding="utf-8")
     assert stat.S_IMODE(os.stat(target).st_mode) == stat.S_IMODE(os.stat(ordinary).st_mode)
+
+
+# atomic_directory: stores that are directories (.zarr)
+
+
+def _fill(directory, text):
+    (directory / "sub").mkdir()
+    (directory / "sub" / "chunk").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("previous", [None, "directory", "file"])
+def test_atomic_directory_success_puts_the_directory_in_place(tmp_path, previous):
+    target = tmp_path / "f.zarr"
+    if previous == "directory":
+        target.mkdir()
+        _fill(target, "old")
+    elif previous == "file":
+        target.write_text("old", encoding="utf-8")
+    with atomic_directory(target) as tmp:
+        assert tmp.is_dir() and tmp.parent == tmp_path and tmp.name.startswith(".") and tmp.suffix == ".zarr"
+        assert list(tmp.iterdir()) == []
+        _fill(tmp, "new")
+    assert (target / "sub" / "chunk").read_text(encoding="utf-8") == "new"
+    assert _listing(tmp_path) == ["f.zarr"]
+    assert _listing(target) == ["sub"]
+
+
+@pytest.mark.parametrize("error", [_Boom, KeyboardInterrupt])
+def test_atomic_directory_failure_keeps_the_previous_store(tmp_path, error):
+    target = tmp_path / "f.zarr"
+    target.mkdir()
+    _fill(target, "old")
+    with pytest.raises(error):
+        with atomic_directory(target) as tmp:
+            _fill(tmp, "partial")
+            raise error("stop")
+    assert (target / "sub" / "chunk").read_text(encoding="utf-8") == "old"
+    assert _listing(tmp_path) == ["f.zarr"]
+
+
+def test_atomic_directory_mode_matches_an_ordinary_mkdir(tmp_path):
+    (tmp_path / "ordinary").mkdir()
+    with atomic_directory(tmp_path / "atomic.zarr"):
+        pass
+    modes = [stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in ("atomic.zarr", "ordinary")]
+    assert modes[0] == modes[1]
