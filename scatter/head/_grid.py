@@ -1,0 +1,518 @@
+r"""The 2D head: cyclic group convolutions over (orientation, space) on 2D scattering coefficients."""
+
+import contextlib
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from torch.nn import functional
+
+from .. import grid
+from .._progress import progress
+from .._validation import check_choice, check_int, check_shape
+from ..sklearn import _rotation_orbits
+
+__all__ = ["CyclicConv2d", "CyclicHead2D", "ScatteringHeadClassifier", "orientation_tensor"]
+
+_PADDINGS = ("reflect", "periodic")
+
+
+def orientation_tensor(S, meta, J, L):
+    r"""Arrange 2D scattering coefficients so that rotations act on one axis.
+
+    Parameters
+    ----------
+    S : ndarray, shape (B, C, H, W)
+        Output of :class:`scatter.Scattering2D` (``out_type="array"``) with ``J`` scales and ``L``
+        orientations.
+    meta : dict
+        The transform's ``meta()``.
+    J, L : int
+        Its scales and orientations.
+
+    Returns
+    -------
+    ndarray, shape (B, F, L, H, W)
+        ``F = 1 + J + L J (J - 1) / 2`` orbits, in the order: order 0 (repeated along the orientation axis),
+        order 1 by :math:`j_1`, order 2 by :math:`(j_1, j_2, \delta)`. Entry ``[:, f, r]`` of an orbit is
+        :math:`S_1(j_1, r)` or :math:`S_2(j_1, r, j_2, r + \delta \bmod L)`.
+
+    Notes
+    -----
+    Rotating the image by :math:`t \pi / L` maps :math:`\theta \mapsto \theta + t` on every path (modulo
+    ``L``, since :math:`|x \star \psi_{\theta + \pi}| = |x \star \psi_\theta|` for real inputs), so the
+    relative orientation :math:`\delta = \theta_2 - \theta_1` is unchanged and axis 2 shifts cyclically by
+    ``t``, while the positions rotate. Exactly so for ``t = L / 2`` (a quarter turn) on a periodic grid.
+    """
+    orbits1, pairs, orbits2 = _rotation_orbits(meta, J, L)
+    n_batch, positions = S.shape[0], S.shape[2:]
+    parts = [np.broadcast_to(S[:, :1, None], (n_batch, 1, L) + positions)]
+    parts.append(S[:, orbits1])
+    if orbits2.size:
+        # (B, P, theta1, delta, H, W) -> (B, P, delta, theta1, H, W) -> (B, P L, L, H, W)
+        order2 = np.swapaxes(S[:, orbits2], 2, 3)
+        parts.append(order2.reshape((n_batch, len(pairs) * L, L) + positions))
+    return np.concatenate(parts, axis=1)
+
+
+def _isotropic_basis(kernel_size):
+    """Basis of ``kernel_size``-square kernels invariant under quarter turns: centre, edges, corners (3x3)."""
+    if kernel_size == 1:
+        return torch.ones(1, 1, 1)
+    basis = torch.zeros(3, 3, 3)
+    basis[0, 1, 1] = 1
+    basis[1, [0, 1, 1, 2], [1, 0, 2, 1]] = 1
+    basis[2, [0, 0, 2, 2], [0, 2, 0, 2]] = 1
+    return basis
+
+
+class CyclicConv2d(nn.Module):
+    r"""Group convolution over (orientation, space) for the cyclic group of ``L`` orientations.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels ``C`` and ``O``; inputs are ``(B, C, L, H, W)``, outputs ``(B, O, L, H, W)``.
+    L : int
+        Orientations (the group order).
+    kernel_size : {1, 3}, default 3
+        Spatial kernel: pointwise, or 3x3 and invariant under quarter turns (centre, edge and corner weights).
+
+    Notes
+    -----
+    .. math::
+
+        y_{o}(r, u) = b_o + \sum_{c, s} \sum_{v} w_{o, c}(s - r \bmod L, v)\, x_c(s, u + v),
+
+    with circular boundaries in space. Shifting the input's orientation axis by ``t`` shifts the output's by
+    ``t`` (the weights depend on ``s - r`` only); since every spatial kernel is invariant under quarter turns
+    and the boundary is circular, a quarter turn of the periodic grid about its origin commutes with the layer.
+    """
+
+    def __init__(self, in_channels, out_channels, L, kernel_size=3):
+        super().__init__()
+        self.in_channels = check_int(in_channels, "in_channels", min_value=1)
+        self.out_channels = check_int(out_channels, "out_channels", min_value=1)
+        self.L = check_int(L, "L", min_value=1)
+        if kernel_size not in (1, 3) or isinstance(kernel_size, bool):
+            raise ValueError(f"kernel_size must be 1 or 3; got {kernel_size!r}")
+        self.kernel_size = kernel_size
+        basis = _isotropic_basis(kernel_size)
+        self.register_buffer("basis", basis)
+        r, s = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
+        self.register_buffer("relative", torch.as_tensor((s - r) % L))
+        fan_in = in_channels * L * kernel_size**2
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, L, len(basis)) * math.sqrt(2.0 / fan_in))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x):
+        n_batch, _, L, height, width = x.shape
+        O, C, k = self.out_channels, self.in_channels, self.kernel_size
+        w = self.weight[:, :, self.relative]  # (O, C, r, s, n_basis)
+        kernel = torch.einsum("ocrsn,nij->orcsij", w, self.basis).reshape(O * L, C * L, k, k)
+        x = x.reshape(n_batch, C * L, height, width)
+        if k > 1:
+            x = functional.pad(x, (k // 2,) * 4, mode="circular")
+        y = functional.conv2d(x, kernel).reshape(n_batch, O, L, height, width)
+        return y + self.bias[:, None, None, None]
+
+
+def quarter_turn_orbits(n):
+    """Orbit index of every position of an ``n x n`` periodic grid under quarter turns about its origin.
+
+    The turn maps ``(i, j)`` to ``(j, -i mod n)``; returns an int array ``(n, n)`` numbering the orbits
+    ``0 .. n_orbits - 1`` in order of their first position in C order.
+    """
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    images = [(i, j), (j, -i % n), (-i % n, -j % n), (-j % n, i)]
+    canonical = np.min([a * n + b for a, b in images], axis=0)
+    _, first, labels = np.unique(canonical.ravel(), return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[labels].reshape(n, n)
+
+
+class CyclicHead2D(nn.Module):
+    r"""Equivariant layers, orientation and spatial pooling, and a linear classifier.
+
+    Parameters
+    ----------
+    n_features : int
+        Orbits ``F`` of the input ``(B, F, L, H, W)`` (see :func:`orientation_tensor`).
+    n_classes : int
+        Outputs of the classifier.
+    L : int
+        Orientations.
+    hidden : sequence of int, default (32, 32)
+        Channels of the successive :class:`CyclicConv2d` layers, each followed by batch normalisation and a
+        ReLU.
+    kernel_size : {1, 3}, default 1
+        Spatial kernel of the layers.
+    grid : int, optional
+        Side ``H = W`` of the input's positions, for ``spatial_pool="orbits"``.
+    spatial_pool : {"orbits", "mean"}, default "orbits"
+        Pooling over positions (see Notes).
+
+    Notes
+    -----
+    ``invariants(x)`` takes the maximum over orientations of the last layer, then the mean over all positions
+    (``"mean"``: fully translation-invariant) or over each orbit of positions under quarter turns about the
+    grid's origin (``"orbits"``: keeps where things are, up to the rotation). Either is unchanged by a cyclic
+    shift of the orientation axis, and by a quarter turn of a periodic grid about its origin, which shifts the
+    orientations by ``L / 2`` and permutes the positions within their orbits. Batch normalisation (per
+    channel over batch, orientations and positions) keeps the equivariance.
+    """
+
+    def __init__(self, n_features, n_classes, L, hidden=(32, 32), kernel_size=1, grid=None, spatial_pool="orbits"):
+        super().__init__()
+        self.spatial_pool = check_choice(spatial_pool, "spatial_pool", ("orbits", "mean"))
+        if self.spatial_pool == "orbits":
+            orbits = quarter_turn_orbits(check_int(grid, "grid", min_value=1)).ravel()
+            n_orbits = int(orbits.max()) + 1
+            pool = np.zeros((grid * grid, n_orbits))
+            pool[np.arange(grid * grid), orbits] = 1
+            pool /= pool.sum(axis=0)
+            self.register_buffer("pool", torch.as_tensor(pool, dtype=torch.float32))
+        else:
+            n_orbits = 1
+        self.input_norm = nn.BatchNorm3d(n_features)
+        layers = []
+        channels = n_features
+        for width in hidden:
+            layers += [CyclicConv2d(channels, width, L, kernel_size), nn.BatchNorm3d(width), nn.ReLU()]
+            channels = width
+        self.layers = nn.Sequential(*layers)
+        self.classifier = nn.Linear(channels * n_orbits, n_classes)
+
+    def invariants(self, x):
+        """Rotation-invariant features ``(B, hidden[-1] * n_orbits)`` of ``x`` ``(B, F, L, H, W)``."""
+        y = self.layers(self.input_norm(x)).amax(dim=2)
+        if self.spatial_pool == "mean":
+            return y.mean(dim=(2, 3))
+        return (y.flatten(2) @ self.pool.to(y.dtype)).flatten(1)
+
+    def forward(self, x):
+        return self.classifier(self.invariants(x))
+
+
+@contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Run torch on ``n_threads`` intra-op threads (``None``: as set), restoring the setting afterwards."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _check_real(value, name, low, high=math.inf, low_inclusive=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
+    above = value >= low if low_inclusive else value > low
+    if not (above and value < high):
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}); got {value!r}")
+    return float(value)
+
+
+def _check_hidden(hidden):
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    try:
+        widths = tuple(hidden)
+    except TypeError:
+        raise TypeError(f"hidden must be a sequence of positive integers; got {hidden!r}") from None
+    if not widths or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {hidden!r}")
+    return tuple(int(w) for w in widths)
+
+
+class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
+    r"""2D scattering + a :class:`CyclicHead2D` trained by Adam: a scikit-learn classifier of images.
+
+    Parameters
+    ----------
+    J : int, default 2
+        Scales of the scattering transform.
+    L : int, default 8
+        Orientations.
+    shape : tuple of int, optional
+        Image shape; by default inferred in ``fit`` (``(n, M, N)`` input, or square flattened images).
+    padding : {"reflect", "periodic"}, default "reflect"
+        Boundary of the scattering transform (see :class:`scatter.Scattering2D`).
+    log_eps : float, default 1e-3
+        Orders 1 and 2 enter the head as :math:`\log(\epsilon + S)`.
+    hidden : sequence of int, default (32, 32)
+        Widths of the head's layers.
+    kernel_size : {1, 3}, default 1
+        Spatial kernel of the head's layers. A layer costs ``C L x O L`` multiply-adds per position and
+        spatial tap, so 3x3 kernels make training nine times slower.
+    max_epochs : int, default 30
+        Passes over the training data.
+    batch_size : int, default 128
+        Mini-batch size.
+    learning_rate : float, default 3e-3
+        Adam's step size.
+    weight_decay : float, default 1e-4
+        Adam's L2 penalty.
+    early_stopping : bool, default True
+        Hold out ``validation_fraction`` of the training data (stratified), keep the weights of the epoch
+        with the best validation accuracy and stop after ``n_iter_no_change`` epochs without improvement.
+    validation_fraction : float, default 0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default 5
+        Patience of early stopping.
+    random_state : int, RandomState instance or None, default None
+        Seeds the weights, the shuffling and the validation split.
+    verbose : bool, default False
+        A progress bar over the epochs.
+    n_threads : int, optional
+        torch's intra-op threads while fitting and predicting (restored afterwards); by default torch's
+        setting. One thread is often fastest for small heads, and much faster on a busy machine.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    scattering_ : scatter.Scattering2D
+        The fixed transform.
+    head_ : CyclicHead2D
+        The trained head, in evaluation mode.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_scores_ : list of float
+        Validation accuracy per epoch (with early stopping).
+    n_epochs_ : int
+        Epochs run.
+    """
+
+    def __init__(
+        self,
+        J=2,
+        L=8,
+        shape=None,
+        *,
+        padding="reflect",
+        log_eps=1e-3,
+        hidden=(32, 32),
+        kernel_size=1,
+        max_epochs=30,
+        batch_size=128,
+        learning_rate=3e-3,
+        weight_decay=1e-4,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=None,
+        verbose=False,
+        n_threads=None,
+    ):
+        self.J = J
+        self.L = L
+        self.shape = shape
+        self.padding = padding
+        self.log_eps = log_eps
+        self.hidden = hidden
+        self.kernel_size = kernel_size
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+    # -- input -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _flatten(X):
+        if not hasattr(X, "ndim"):
+            X = np.asarray(X)
+        if X.ndim == 3:
+            X = np.asarray(X)
+            return X.reshape(X.shape[0], -1), X.shape[1:]
+        return X, None
+
+    def _fit_shape(self, n_features, sample_shape):
+        if self.shape is not None:
+            shape = check_shape(self.shape, "shape", 2)
+            if math.prod(shape) != n_features or (sample_shape is not None and sample_shape != shape):
+                raise ValueError(f"X has n_features={n_features}; shape={self.shape!r} needs {math.prod(shape)}")
+            return shape
+        if sample_shape is not None:
+            return sample_shape
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"shape=None infers square images from flattened input, but n_features={n_features} is not a "
+                "perfect square; pass shape=(M, N) or images of shape (n_samples, M, N)"
+            )
+        return (side, side)
+
+    def _features(self, X):
+        """Orientation tensors of the images ``X`` (n, H W), as float32 torch tensors, in batches."""
+        S, J, L = self.scattering_, self.scattering_.J, self.scattering_.L
+        meta = S.meta()
+        parts = []
+        for start in range(0, len(X), 1024):
+            x = X[start : start + 1024].reshape((-1,) + self.shape_).astype(np.float32, copy=False)
+            T = orientation_tensor(S(x), meta, J, L)
+            T = T.astype(np.float32)  # a copy: order 0 is a broadcast view
+            T[:, 1:] = np.log(np.abs(T[:, 1:]) + self._log_eps)
+            parts.append(torch.from_numpy(T))
+        return torch.cat(parts)
+
+    def _check_params(self):
+        params = {
+            "J": check_int(self.J, "J", min_value=1),
+            "L": check_int(self.L, "L", min_value=1),
+            "padding": check_choice(self.padding, "padding", _PADDINGS),
+            "log_eps": _check_real(self.log_eps, "log_eps", 0.0),
+            "hidden": _check_hidden(self.hidden),
+            "max_epochs": check_int(self.max_epochs, "max_epochs", min_value=1),
+            "batch_size": check_int(self.batch_size, "batch_size", min_value=1),
+            "learning_rate": _check_real(self.learning_rate, "learning_rate", 0.0),
+            "weight_decay": _check_real(self.weight_decay, "weight_decay", 0.0, low_inclusive=True),
+            "validation_fraction": _check_real(self.validation_fraction, "validation_fraction", 0.0, 1.0),
+            "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", min_value=1),
+            "n_threads": None if self.n_threads is None else check_int(self.n_threads, "n_threads", min_value=1),
+        }
+        if self.kernel_size not in (1, 3) or isinstance(self.kernel_size, bool):
+            raise ValueError(f"kernel_size must be 1 or 3; got {self.kernel_size!r}")
+        for name in ("early_stopping", "verbose"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        return params
+
+    # -- scikit-learn API --------------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Compute the scattering of ``X`` once, then train the head on it.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, H W) or (n_samples, H, W)
+            Images.
+        y : array-like, shape (n_samples,)
+            Labels.
+
+        Returns
+        -------
+        self : object
+        """
+        p = self._check_params()
+        X, sample_shape = self._flatten(X)
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        shape = self._fit_shape(X.shape[1], sample_shape)
+        if 2 ** p["J"] > min(shape):
+            raise ValueError(
+                f"J={p['J']} needs images of at least 2^J = {2 ** p['J']} pixels per side; got shape {shape} "
+                f"(n_features={X.shape[1]})"
+            )
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.shape_ = shape
+        self._log_eps, self._n_threads = p["log_eps"], p["n_threads"]
+        self.scattering_ = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # The weights are drawn from torch's global generator: seed it without disturbing the caller's stream.
+        with torch.random.fork_rng(devices=[]), _torch_threads(p["n_threads"]):
+            torch.manual_seed(seed)
+            self._train(X, codes, p, torch.Generator().manual_seed(seed), seed)
+        return self
+
+    def _train(self, X, codes, p, generator, seed):
+        n_classes = len(self.classes_)
+        train_idx = np.arange(len(X))
+        valid_idx = np.arange(0)
+        counts = np.bincount(codes, minlength=n_classes)
+        n_valid = int(round(p["validation_fraction"] * len(X)))
+        if self.early_stopping and n_valid >= n_classes and len(X) - n_valid >= n_classes and counts.min() >= 2:
+            train_idx, valid_idx = train_test_split(train_idx, test_size=n_valid, stratify=codes, random_state=seed)
+        features = self._features(X)
+        labels = torch.as_tensor(codes, dtype=torch.long)
+        grid_side = features.shape[-1] if features.shape[-1] == features.shape[-2] else None
+        pool = "orbits" if grid_side is not None else "mean"
+        head = CyclicHead2D(features.shape[1], n_classes, p["L"], p["hidden"], self.kernel_size, grid_side, pool)
+        optimizer = torch.optim.Adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+        self.loss_curve_, self.validation_scores_ = [], []
+        best, best_state, stale = -1.0, None, 0
+        epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc="head", quiet=not self.verbose)
+        for _ in epochs:
+            head.train()
+            order = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
+            total = 0.0
+            for start in range(0, len(order), p["batch_size"]):
+                batch = torch.as_tensor(order[start : start + p["batch_size"]])
+                if len(batch) < 2 and len(order) > 1:
+                    continue  # batch normalisation needs two samples
+                optimizer.zero_grad()
+                loss = functional.cross_entropy(head(features[batch]), labels[batch])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(batch)
+            self.loss_curve_.append(total / len(order))
+            if len(valid_idx):
+                head.eval()
+                with torch.no_grad():
+                    predicted = head(features[valid_idx]).argmax(dim=1)
+                score = float((predicted == labels[valid_idx]).float().mean())
+                self.validation_scores_.append(score)
+                if score > best:
+                    best, best_state, stale = score, {k: v.clone() for k, v in head.state_dict().items()}, 0
+                else:
+                    stale += 1
+                    if stale >= p["n_iter_no_change"]:
+                        break
+        if best_state is not None:
+            head.load_state_dict(best_state)
+        self.n_epochs_ = len(self.loss_curve_)
+        self.head_ = head.eval()
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X, sample_shape = self._flatten(X)
+        if sample_shape is not None and sample_shape != self.shape_:
+            raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        with torch.no_grad(), _torch_threads(self._n_threads):
+            return self.head_(self._features(X)).double().numpy()
+
+    def decision_function(self, X):
+        """Logits ``(n_samples, n_classes)`` of the head."""
+        return self._logits(X)
+
+    def predict_proba(self, X):
+        """Class probabilities ``(n_samples, n_classes)``: the softmax of the logits."""
+        logits = self._logits(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each image."""
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "head_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
