@@ -145,7 +145,7 @@ class RandomConvNet:
 
     def __call__(self, x, batch_size=64):
         """Feature maps of the last layer, ``(B, C_L, H / 2^L, W / 2^L)`` (sides rounded down at each layer)."""
-        x = _check_array(x, "x", 3 if self.in_channels == 1 else 4)
+        x = _check_array(x, "x", 3)
         if self.in_channels == 1:
             if x.ndim != 3:
                 raise ValueError(f"x must be images (B, H, W) for in_channels=1; got shape {x.shape}")
