@@ -31,7 +31,7 @@ import numpy as np
 
 from scatter import __version__
 from scatter import distortions as dist
-from scatter._atomic import write_text
+from scatter._atomic import atomic_path, write_text
 from scatter._progress import progress
 from scatter._validation import check_choice, check_int
 from scatter.stability import (
@@ -51,6 +51,8 @@ CUTOFF = 3
 SHIFTS = (0.5, 1.0, 2.0, 4.0, 8.0)
 ANGLES = (5.0, 10.0, 20.0, 45.0, 90.0, 180.0)
 LOG_EPS = 1e-3
+#: Independent draws at the headline displacement.
+N_REPEATS = 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -235,10 +237,10 @@ def run_stability_benchmark(
     data_dir=None,
     out="out/stability",
     quiet=False,
-    deltas=DELTAS,
+    deltas=None,
     headline_delta=HEADLINE_DELTA,
     cutoff=CUTOFF,
-    n_repeats=3,
+    n_repeats=None,
     accuracy=None,
     kymatio=False,
     random_state=0,
@@ -257,12 +259,13 @@ def run_stability_benchmark(
         Output directory.
     quiet : bool
         No progress bar.
-    deltas : sequence of float
-        Typical displacements of the sweep, in pixels; ``headline_delta`` is added if missing.
+    deltas : sequence of float, optional
+        Typical displacements of the sweep, in pixels (default :data:`DELTAS`); ``headline_delta`` is added if
+        missing.
     cutoff : int
         Cutoff :math:`c` of the deformations.
-    n_repeats : int, default 3
-        Independent draws at ``headline_delta`` (their spread is the noise of the headline :math:`R_f`).
+    n_repeats : int, optional
+        Independent draws (default :data:`N_REPEATS`) at ``headline_delta`` (their spread is the noise of the headline :math:`R_f`).
     accuracy : (int, int), optional
         Training and test sizes of a quick accuracy figure per representation (standardised features, RBF
         SVM); ``None`` skips it.
@@ -273,8 +276,8 @@ def run_stability_benchmark(
     """
     start = time.perf_counter()
     n_images = check_int(n_images, "n_images", min_value=2)
-    n_repeats = check_int(n_repeats, "n_repeats", min_value=1)
-    deltas = tuple(sorted(set(float(d) for d in deltas) | {float(headline_delta)}))
+    n_repeats = check_int(N_REPEATS if n_repeats is None else n_repeats, "n_repeats", min_value=1)
+    deltas = tuple(sorted(set(float(d) for d in (DELTAS if deltas is None else deltas)) | {float(headline_delta)}))
     x, split = load_probes(dataset, n_images, data_dir, random_state)
     if accuracy is not None:
         n_train, n_test = accuracy
@@ -331,49 +334,73 @@ def _slug(name):
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
 
 
+def _log_axes(ax, xlabel, ylabel, title):
+    from matplotlib.ticker import NullFormatter
+
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+    # No labels on minor ticks: log axes spanning less than a decade would label every one of them.
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _colours():
+    from cycler import cycler
+    from matplotlib import colormaps
+
+    # tab20 in the order dark, light, dark, ...: up to 20 distinct lines (tab10 repeats after 10).
+    colours = colormaps["tab20"].colors
+    return cycler(color=colours[::2] + colours[1::2])
+
+
+def _save_png(fig, path):
+    # A fixed layout (legend in the right margin): "tight" bounding boxes would draw every figure twice.
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    return path
+
+
 def plot_report(report, out):
-    """PNG plots of a report; returns their file names."""
-    from scatter.plotting import _figure, _save
+    """PNG plots of a report (D_f, G_f, R_f against δ; Lipschitz ratio; invariance curves); their file names."""
+    from scatter.plotting import _figure
 
     out = Path(out)
     results = report["results"]
     figures = []
 
-    fig = _figure(figsize=(15, 4.5))
+    fig = _figure(figsize=(16, 4.5))
+    fig.subplots_adjust(left=0.05, right=0.78, wspace=0.3, bottom=0.13)
     axes = fig.subplots(1, 3)
+    for ax in axes:
+        ax.set_prop_cycle(_colours())
     for r in results:
         d = [row["delta"] for row in r["sweep"]]
         for ax, key in zip(axes, ("D", "G", "R")):
             ax.plot(d, [row[key] for row in r["sweep"]], marker="o", label=r["name"])
     for ax, key in zip(axes, ("D_f", "G_f", "R_f = D_f / G_f")):
-        ax.set(xscale="log", yscale="log", xlabel="typical displacement δ (pixels)", title=key)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[2].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+        _log_axes(ax, "typical displacement δ (pixels)", key, key)
+    axes[2].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.04, 0.5))
     fig.suptitle(f"{report['dataset']}: stability to deformations (c = {report['cutoff']}) against noise")
-    figures.append(_save(fig, out / "stability_sweep.png").name)
+    figures.append(_save_png(fig, out / "stability_sweep.png").name)
 
-    fig = _figure(figsize=(7.5, 4.5))
-    ax = fig.subplots()
-    for r in results:
-        ax.plot([row["gradient_norm_median"] for row in r["sweep"]], [row["lipschitz_median"] for row in r["sweep"]],
-                marker="o", label=r["name"])
-    ax.set(xscale="log", yscale="log", xlabel="‖∇τ‖∞ (pixels per pixel, median)",
-           ylabel="median ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞)", title=f"{report['dataset']}: Lipschitz ratio")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    figures.append(_save(fig, out / "lipschitz.png").name)
-
-    for key, xs, label in (("translation", report["shifts"], "translation (pixels)"),
-                           ("rotation", report["angles"], "rotation (degrees)")):
-        fig = _figure(figsize=(7.5, 4.5))
+    panels = [
+        ("lipschitz", "‖∇τ‖∞ (pixels per pixel, median)", "median ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞)", "Lipschitz ratio",
+         lambda r: ([row["gradient_norm_median"] for row in r["sweep"]], [row["lipschitz_median"] for row in r["sweep"]])),
+        ("invariance_translation", "translation (pixels)", "median ‖f(gx) − f(x)‖ / ‖f(x)‖", "invariance to translation",
+         lambda r: (report["shifts"], r["translation"])),
+        ("invariance_rotation", "rotation (degrees)", "median ‖f(gx) − f(x)‖ / ‖f(x)‖", "invariance to rotation",
+         lambda r: (report["angles"], r["rotation"])),
+    ]
+    for name, xlabel, ylabel, title, series in panels:
+        fig = _figure(figsize=(9, 4.5))
+        fig.subplots_adjust(left=0.1, right=0.62, bottom=0.13)
         ax = fig.subplots()
+        ax.set_prop_cycle(_colours())
         for r in results:
-            ax.plot(xs, r[key], marker="o", label=r["name"])
-        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="median ‖f(gx) − f(x)‖ / ‖f(x)‖",
-               title=f"{report['dataset']}: invariance to {key}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-        figures.append(_save(fig, out / f"invariance_{key}.png").name)
+            ax.plot(*series(r), marker="o", label=r["name"])
+        _log_axes(ax, xlabel, ylabel, f"{report['dataset']}: {title}")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.03, 0.5))
+        figures.append(_save_png(fig, out / f"{name}.png").name)
     return figures
 
 

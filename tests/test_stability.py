@@ -232,3 +232,13 @@ def test_dwt_coefficients(rng):
 def test_invalid_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call(np.zeros((3, 8, 8)))
+
+
+def test_scatter_and_kymatio_scattering_are_equally_stable(probes, kymatio_numpy):
+    # The same distortions through Kymatio's NumPy 2D scattering (the oracle of the transform itself).
+    x, deformed, noisy, _ = probes
+    S = kymatio_numpy.Scattering2D(J=2, shape=(16, 16), L=4)
+    ours = relative_stability(scatter_sklearn.Scattering2D(J=2, L=4), x, deformed, noisy)
+    theirs = relative_stability(lambda b: S(np.ascontiguousarray(b)), x, deformed, noisy)
+    for key in ("D", "G", "R"):
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-6)
