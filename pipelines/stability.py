@@ -43,8 +43,9 @@ from scatter.stability import (
 )
 
 DATASETS = ("mnist", "digits", "textures")
-#: Typical displacements of the sweep, in pixels, and the headline one.
-DELTAS = (0.15, 0.3, 0.6, 1.2, 2.4)
+#: Typical displacements of the sweep, in pixels (RMS of the displacement vector, both components), and the
+#: headline one. 0.85 = 0.6 * sqrt(2) is an RMS displacement of 0.6 pixel per axis.
+DELTAS = (0.15, 0.3, 0.6, 0.85, 1.2, 2.4)
 HEADLINE_DELTA = 0.6
 CUTOFF = 3
 #: Translation sizes (pixels) and rotation angles (degrees) of the invariance curves.
