@@ -104,7 +104,8 @@ def representations(side, *, kymatio=False):
     max_J = int(math.log2(side))
     for J in range(1, min(4, max_J) + 1):
         for order in (1, 2):
-            reps.append((f"scattering J={J} order {order}", lambda J=J, order=order: Scattering2D(J, max_order=order, n_jobs=-1)))
+            build = lambda J=J, order=order: Scattering2D(J, max_order=order, n_jobs=-1)  # noqa: E731
+            reps.append((f"scattering J={J} order {order}", build))
     J = min(3, max_J)
     reps += [
         (f"log scattering J={J}", lambda: Scattering2D(J, log_eps=LOG_EPS, n_jobs=-1)),
@@ -266,7 +267,8 @@ def run_stability_benchmark(
     cutoff : int
         Cutoff :math:`c` of the deformations.
     n_repeats : int, optional
-        Independent draws (default :data:`N_REPEATS`) at ``headline_delta`` (their spread is the noise of the headline :math:`R_f`).
+        Independent draws (default :data:`N_REPEATS`) at ``headline_delta``: their spread is the noise of the
+        headline :math:`R_f`.
     accuracy : (int, int), optional
         Training and test sizes of a quick accuracy figure per representation (standardised features, RBF
         SVM); ``None`` skips it.
@@ -384,12 +386,15 @@ def plot_report(report, out):
     fig.suptitle(f"{report['dataset']}: stability to deformations (c = {report['cutoff']}) against noise")
     figures.append(_save_png(fig, out / "stability_sweep.png").name)
 
+    change = "median ‖f(gx) − f(x)‖ / ‖f(x)‖"
     panels = [
-        ("lipschitz", "‖∇τ‖∞ (pixels per pixel, median)", "median ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞)", "Lipschitz ratio",
-         lambda r: ([row["gradient_norm_median"] for row in r["sweep"]], [row["lipschitz_median"] for row in r["sweep"]])),
-        ("invariance_translation", "translation (pixels)", "median ‖f(gx) − f(x)‖ / ‖f(x)‖", "invariance to translation",
+        ("lipschitz", "‖∇τ‖∞ (pixels per pixel, median)", "median ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞)",
+         "Lipschitz ratio",
+         lambda r: ([row["gradient_norm_median"] for row in r["sweep"]],
+                    [row["lipschitz_median"] for row in r["sweep"]])),
+        ("invariance_translation", "translation (pixels)", change, "invariance to translation",
          lambda r: (report["shifts"], r["translation"])),
-        ("invariance_rotation", "rotation (degrees)", "median ‖f(gx) − f(x)‖ / ‖f(x)‖", "invariance to rotation",
+        ("invariance_rotation", "rotation (degrees)", change, "invariance to rotation",
          lambda r: (report["angles"], r["rotation"])),
     ]
     for name, xlabel, ylabel, title, series in panels:
@@ -422,7 +427,8 @@ def markdown_report(report):
         "D_f, G_f, R_f: medians over the probes of the squared distances (R_f of the identity is 1 by construction). "
         f"R_f ± sd: mean and standard deviation over {report['n_repeats']} independent draws of the deformations, "
         "noise and pairings. R_f mean: means instead of medians. R_f paper code: per-feature medians summed over "
-        "the features, as in Petrini et al.'s code. Lipschitz: median of ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞).",
+        "the features, as in Petrini et al.'s code. "
+        "Lipschitz: median of ‖f(τx) − f(x)‖ / (‖x‖ ‖∇τ‖∞).",
         "",
     ]
     header = "| representation | features | D_f | G_f | R_f | R_f ± sd | R_f mean | R_f paper code | Lipschitz |"
@@ -467,7 +473,12 @@ def markdown_report(report):
     lines += [
         "",
         "Translations: circular, band-limited (Fourier phase ramp), in a random direction per image. Rotations: "
-        "bilinear, about the image centre, zero outside.",
+        "bilinear, about the image centre, zero outside. The relative change of log scattering is relative to "
+        f"‖log(ε + S)‖ (ε = {LOG_EPS:g}), dominated by the logarithms of small coefficients: compare it with the "
+        "other log-domain figures only.",
+        "",
+        "Scattering: scatter's `Scattering2D` (L = 8, Kymatio's mirror padding); order m is the whole feature "
+        "vector of orders 0 to m, as Kymatio outputs it (J = 1 has no order-2 path, so its two rows agree).",
         "",
     ]
     lines += [f"![{name}]({name})" for name in report["figures"]]

@@ -62,7 +62,9 @@ def test_seed_makes_draws_reproducible(rng):
     np.testing.assert_array_equal(a, d)
     assert not np.allclose(a, c)
     s = rng.random((2, 30))
-    np.testing.assert_array_equal(dist.time_warp(s, 1e-3, 3, random_state=1), dist.time_warp(s, 1e-3, 3, random_state=1))
+    np.testing.assert_array_equal(
+        dist.time_warp(s, 1e-3, 3, random_state=1), dist.time_warp(s, 1e-3, 3, random_state=1)
+    )
 
 
 def test_every_image_gets_its_own_field(rng):
