@@ -111,6 +111,10 @@ def representations(side, *, kymatio=False):
         (f"log scattering J={J}", lambda: Scattering2D(J, log_eps=LOG_EPS, n_jobs=-1)),
         (f"orientation-averaged scattering J={J}", lambda: Scattering2D(J, orientation="average", n_jobs=-1)),
         (f"globally averaged scattering J={J}", lambda: Scattering2D(J, spatial="global", n_jobs=-1)),
+        (
+            f"orientation- and globally averaged scattering J={J}",
+            lambda: Scattering2D(J, orientation="average", spatial="global", n_jobs=-1),
+        ),
     ]
     n_layers = min(3, max_J)
     reps.append((f"random CNN ({n_layers} layers)", lambda: RandomConvNet((16, 32, 64)[:n_layers], random_state=0)))
