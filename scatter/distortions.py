@@ -12,8 +12,9 @@ a :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator`) and v
 - :func:`warp`: an image resampled at displaced positions, :math:`x(u - \tau(u))`, by bilinear or cubic
   interpolation.
 - Symmetries: :func:`translate` (integer or subpixel, circular or zero-padded), :func:`rotate`, :func:`dilate`.
-- Sphere: :func:`random_rotations` (uniform on SO(3)) and :func:`rotate_sphere`, which applies a rotation
-  routine of the caller (the sphere module's) to a batch of spherical signals.
+- Sphere: :func:`random_rotations` (uniform on SO(3)), :func:`rotations_by_angle` (a given angle about random
+  axes) and :func:`rotate_sphere`, which applies a rotation routine of the caller (the sphere module's) to a
+  batch of spherical signals.
 
 Conventions: images have shape ``(..., M, N)``, rows first (axis ``-2``, pointing down as displayed), columns
 second; displacements are in pixels, ``displacement[..., 0, :, :]`` along the rows and ``[..., 1, :, :]``
@@ -39,6 +40,7 @@ __all__ = [
     "random_rotations",
     "rotate",
     "rotate_sphere",
+    "rotations_by_angle",
     "temperature_for_displacement",
     "time_warp",
     "translate",
@@ -781,6 +783,40 @@ def random_rotations(n, *, random_state=None):
         ],
         -2,
     )
+
+
+def rotations_by_angle(angle, n, *, random_state=None):
+    r"""``n`` rotation matrices by a given angle about axes drawn uniformly on the sphere.
+
+    For invariance curves on :math:`S^2`: the relative change of a representation against the rotation angle.
+
+    Parameters
+    ----------
+    angle : float
+        Rotation angle in degrees.
+    n : int
+        Number of rotations, ``>= 0``.
+    random_state : None, int, SeedSequence or Generator
+        Seed of the axes.
+
+    Returns
+    -------
+    ndarray, shape (n, 3, 3)
+
+    Notes
+    -----
+    Rodrigues' formula, :math:`R = I + \sin\theta\, K + (1 - \cos\theta) K^2` with :math:`K` the
+    cross-product matrix of the unit axis :math:`k` (:math:`K v = k \times v`); the angle of :math:`R` is
+    :math:`\arccos((\operatorname{tr} R - 1) / 2) = \theta` for :math:`0 \le \theta \le 180°`.
+    """
+    theta = np.deg2rad(_check_real(angle, "angle"))
+    n = check_int(n, "n", min_value=0)
+    k = _check_rng(random_state).standard_normal((n, 3))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    K -= np.swapaxes(K, 1, 2)
+    return np.eye(3) + np.sin(theta) * K + (1 - np.cos(theta)) * (K @ K)
 
 
 def rotate_sphere(x, rotations, rotate):

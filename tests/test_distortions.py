@@ -290,6 +290,21 @@ def test_random_rotations_are_haar_distributed():
     assert np.mean(np.trace(R, axis1=1, axis2=2) ** 2) == pytest.approx(1.0, abs=0.05)
 
 
+@pytest.mark.parametrize("angle", [0.0, 30.0, 90.0, 180.0])
+def test_rotations_by_angle(angle):
+    R = dist.rotations_by_angle(angle, 500, random_state=0)
+    np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0)
+    cos = np.clip((np.trace(R, axis1=1, axis2=2) - 1) / 2, -1, 1)
+    np.testing.assert_allclose(np.degrees(np.arccos(cos)), angle, atol=1e-5)
+    if 0 < angle < 180:
+        # The axis is the fixed direction of R, (R - R^T) / 2 = sin(theta) K; uniform axes average to zero.
+        axes = np.stack([R[:, 2, 1] - R[:, 1, 2], R[:, 0, 2] - R[:, 2, 0], R[:, 1, 0] - R[:, 0, 1]], axis=1)
+        axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+        np.testing.assert_allclose(np.einsum("bij,bj->bi", R, axes), axes, atol=1e-12)
+        assert np.linalg.norm(axes.mean(axis=0)) < 0.15
+
+
 def test_rotate_sphere_pairs_signals_with_rotations(rng):
     points = rng.normal(size=(4, 10, 3))
     R = dist.random_rotations(4, random_state=1)
