@@ -5,9 +5,7 @@
 - ``scatter extract INPUT OUTPUT --transform 1d|2d``: scattering features of a ``.npy``/``.npz`` file or a folder
   of images, in batches with bounded memory;
 - ``scatter info``: versions, Numba threading layer and cache directory;
-- ``scatter plot-filters``: a PNG of a filter bank;
-- ``scatter bench stability``: stability of representations to deformations, noise, translations and rotations,
-  with its JSON/Markdown/PNG report.
+- ``scatter plot-filters``: a PNG of a filter bank.
 
 Errors in the input end with a one-line message on stderr and exit status 2, never a traceback, and leave no
 partial output file.
