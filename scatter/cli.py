@@ -428,6 +428,20 @@ def _plot_filters(args):
     return 0
 
 
+# --- bench -------------------------------------------------------------------------------------------------
+
+
+def _bench(args):
+    from pipelines.stability import print_summary, run_stability_benchmark
+
+    report = run_stability_benchmark(
+        args.dataset, n_images=args.n_images, data_dir=args.data_dir, out=args.out, quiet=args.quiet,
+        accuracy=args.accuracy, kymatio=args.kymatio,
+    )
+    print_summary(report, args.out)
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------------------
 
 
@@ -488,6 +502,18 @@ def build_parser():
     _add_transform_options(plot)
     plot.add_argument("--size", type=int, default=64, help="signal length or image side (default 64)")
     plot.set_defaults(func=_plot_filters)
+
+    bench = sub.add_parser("bench", help="benchmark of representations; writes its report")
+    bench.add_argument("benchmark", choices=("stability",), help="stability: to deformations, noise and symmetries")
+    bench.add_argument("--dataset", choices=("mnist", "digits", "textures"), default="mnist", help="probe images")
+    bench.add_argument("--data-dir", default=None, help="data directory (default: $SCATTER_DATA)")
+    bench.add_argument("--n-images", type=_positive, default=300, help="probe images (default 300)")
+    bench.add_argument("--out", default="out/stability", help="output directory (default: out/stability)")
+    bench.add_argument("--accuracy", type=_positive, nargs=2, metavar=("N_TRAIN", "N_TEST"), default=None,
+                       help="also a quick accuracy per representation (RBF SVM) on N_TRAIN/N_TEST images")
+    bench.add_argument("--kymatio", action="store_true", help="add Kymatio's scattering as a cross-check")
+    bench.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=_bench)
     return parser
 
 
