@@ -6,7 +6,9 @@
   of images, in batches with bounded memory; with ``--scheduler local|ADDRESS``, on a Dask cluster, chunk by
   chunk (``.npy`` and ``.zarr`` inputs and outputs);
 - ``scatter info``: versions, Numba threading layer and cache directory;
-- ``scatter plot-filters``: a PNG of a filter bank.
+- ``scatter plot-filters``: a PNG of a filter bank;
+- ``scatter bench stability --dataset mnist|digits|textures``: the benchmark of stability to distortions
+  (``pipelines.stability``) with its JSON/Markdown/PNG report.
 
 Errors in the input end with a one-line message on stderr and exit status 2, never a traceback, and leave no
 partial output file.
