@@ -97,6 +97,7 @@ class RandomConvolutionPooling(TransformerMixin, BaseEstimator):
         return ((X - self.mean_) / self.scale_).astype(np.float32)
 
     def fit(self, X, y=None):
+        """Channel statistics, kernels and biases from the training signals ``X`` (n, n_channels N); ``y`` unused."""
         X = validate_data(self, X)
         if X.shape[1] % self.n_channels:
             raise ValueError(f"n_features={X.shape[1]} is not a multiple of n_channels={self.n_channels}")
@@ -128,6 +129,7 @@ class RandomConvolutionPooling(TransformerMixin, BaseEstimator):
         return out - self.bias_
 
     def transform(self, X, batch_size=250):
+        """Features ``(max_t z_k, mean_t [z_k > 0])`` for k = 0 .. n_kernels - 1, batch by batch: (n, 2 n_kernels)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         out = np.empty((len(X), 2 * self.n_kernels), np.float32)
@@ -139,7 +141,7 @@ class RandomConvolutionPooling(TransformerMixin, BaseEstimator):
 
 
 def _classifier(n_channels, p, random_state):
-    """Random-convolution pooling + scaler + ridge classifier (its penalty chosen by leave-one-out on the training set)."""
+    """Random-convolution pooling + scaler + ridge (its penalty chosen by leave-one-out on the training set)."""
     return make_pipeline(
         RandomConvolutionPooling(n_channels, p["n_kernels"], p["kernel_length"], p["dilations"], random_state),
         StandardScaler(),
