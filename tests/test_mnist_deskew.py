@@ -87,3 +87,20 @@ def test_virtual_examples_are_shifts_and_rotations_of_their_sources(rng):
 def test_virtual_examples_keep_the_dtype():
     copies, _ = virtual_examples(np.ones((2, 8, 8), np.float32), 1, (8.0,))
     assert copies.dtype == np.float32
+
+
+def test_virtual_examples_add_seeded_diffeomorphisms(rng):
+    images = np.zeros((2, 16, 16))
+    images[:, 4:12, 6:10] = 1.0
+    copies, source = virtual_examples(images, 1, (), n_diffeos=3, displacement=1.0, cutoff=3, random_state=5)
+    assert copies.shape == (4 * 2 + 3 * 2, 16, 16)
+    np.testing.assert_array_equal(source, np.tile(np.arange(2), 7))
+    deformed = copies[8:]
+    again, _ = virtual_examples(images, 1, (), n_diffeos=3, displacement=1.0, cutoff=3, random_state=5)
+    np.testing.assert_array_equal(again, copies)
+    other, _ = virtual_examples(images, 1, (), n_diffeos=3, displacement=1.0, cutoff=3, random_state=6)
+    assert not np.array_equal(other[8:], deformed)
+    # Each deformation moves the stroke's edges (it is not the identity) but keeps roughly its ink.
+    for k in range(len(deformed)):
+        assert np.abs(deformed[k] - images[source[8 + k]]).max() > 0.05
+        assert deformed[k].sum() == pytest.approx(images[0].sum(), rel=0.2)

@@ -204,7 +204,8 @@ def test_mnist_small_run(tmp_path):
     # The headline is the SVM retrained on its support vectors and their shifted and rotated copies.
     assert on_disk["accuracy"] == virtual["accuracy"] > 0.8
     params = on_disk["params"]
-    assert params["n_virtual"] == 6 * params["n_support_vectors"] > 0
+    per_vector = 4 + len(params["virtual_angles"]) + params["virtual_diffeos"]  # shifts, rotations, diffeos
+    assert params["n_virtual"] == per_vector * params["n_support_vectors"] > 0
 
 
 # ---------------------------------------------------------------------------------------------------------
