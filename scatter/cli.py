@@ -409,8 +409,7 @@ def _info(args):
 
     print(f"scatter {__version__}")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}")
-    # The kernels are serial; scatter runs batch chunks on a thread pool. Report Numba's layer all the same.
-    _kernels.modulus(np.zeros((1, 1), np.complex128), np.zeros((1, 1)))
+    # The kernels are serial; scatter runs batch chunks on a thread pool. Report Numba's setting all the same.
     print(f"numba threads: {numba.get_num_threads()}, threading layer: {numba.config.THREADING_LAYER}")
     print(f"numba cache dir: {numba.config.CACHE_DIR or Path(_kernels.__file__).parent / '__pycache__'}")
     return 0
