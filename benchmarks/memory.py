@@ -179,12 +179,14 @@ def table_rows(results, n):
     return rows
 
 
-def report(results, n, args, seconds, data_dir):
+def report(results, n, args, seconds, load_before):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         SECTION_TITLE,
         "",
-        f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/memory.py', *args.argv])}`.",
+        f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/memory.py', *args.argv])}`; "
+        f"1-minute load average before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (it perturbs the "
+        "times, not the memory figures).",
         "",
         f"`scatter.sklearn.Scattering2D(J=3, L=8, shape=(28, 28), batch_size={BATCH_SIZE}).fit_transform(X)` on "
         f"the first {n:,} MNIST training images, each variant in a fresh process. Memory in MB (10^6 bytes). "
@@ -240,6 +242,7 @@ def main(argv=None):
         raise SystemExit(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
     n = QUICK_N if args.quick else 60000
     env = {"SCATTER_DATA": data_dir}
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     results = {}
     for variant in variants:
@@ -252,7 +255,7 @@ def main(argv=None):
             _results.log(f"  error: {plain['error']}")
         else:
             _results.log(f"  peak {fmt(plain['hwm'])} MB, ru_maxrss {fmt(plain['ru_maxrss'])} MB")
-    section = report(results, n, args, time.perf_counter() - start, data_dir)
+    section = report(results, n, args, time.perf_counter() - start, load_before)
     print(section)
     if args.write_results if args.write_results is not None else not args.quick:
         _results.write_section(SECTION_TITLE, section)
