@@ -282,8 +282,9 @@ def filter_bank_1d(N, J, Q, T):
 #: Largest number of samples normalised in one batched FFT while building a bank (16 MiB of float64).
 _FFT_BATCH_SAMPLES = 1 << 21
 
-#: Filter banks kept in memory, most recently used first (a 131072-sample, J = 8, Q = 8 bank takes ~70 MB).
-_CACHE_SIZE = 8
+#: Filter banks kept in memory, the most recently used (the bank of 65536-sample signals, J = 8, Q = 8, padded
+#: to 131072 samples, takes 72 MB).
+_CACHE_SIZE = 4
 
 
 def _read_only(array):
