@@ -3,7 +3,9 @@
 Frequencies are in cycles per sample, in ``[0, 1)``; every filter is built directly in the Fourier domain.
 """
 
+import functools
 import math
+import os
 import warnings
 
 import numpy as np
@@ -36,11 +38,56 @@ def _periods(sigma, eps=1e-7):
     return min(int(math.ceil(math.sqrt(-2.0 * sigma**2 * math.log(eps)) + 1)), 5)
 
 
-def _periodized_gaussian(N, center, sigma):
-    r"""``mean_{m = 1-P}^{P-1} exp(-(k/N + m - center)^2 / (2 sigma^2))`` for ``k = 0 .. N-1``."""
+#: ``exp(-x)`` is exactly 0 in float64 for ``x`` above about 745.13: Gaussian terms beyond this exponent are
+#: not evaluated (skipping them changes nothing, bit for bit).
+_UNDERFLOW_EXPONENT = 750.0
+
+
+def _periodized_gaussian(N, center, sigma, out=None):
+    r"""``mean_{m = 1-P}^{P-1} exp(-(k/N + m - center)^2 / (2 sigma^2))`` for ``k = 0 .. N-1``.
+
+    Only the frequencies within :math:`\sigma \sqrt{2 \cdot 750}` of ``center`` are evaluated: beyond, the
+    terms underflow to 0. The periods are added one after the other, as a mean over them would. The result
+    is written into ``out`` (float64, shape (N,)) when given.
+    """
     P = _periods(sigma)
-    freqs = np.arange((1 - P) * N, P * N, dtype=np.float64) / N
-    return np.exp(-((freqs - center) ** 2) / (2.0 * sigma**2)).reshape(2 * P - 1, N).mean(axis=0)
+    reach = sigma * math.sqrt(2.0 * _UNDERFLOW_EXPONENT)
+    total = np.zeros(N, np.float64) if out is None else out
+    total[:] = 0.0
+    for period in range(1 - P, P):
+        # Frequencies f = i / N with i in [period N, (period + 1) N), kept where |f - center| <= reach.
+        low = max(period * N, math.floor((center - reach) * N) - 1)
+        high = min((period + 1) * N, math.ceil((center + reach) * N) + 2)
+        if low >= high:
+            continue
+        freqs = np.arange(low, high, dtype=np.float64) / N
+        total[low - period * N : high - period * N] += np.exp(-((freqs - center) ** 2) / (2.0 * sigma**2))
+    total /= 2 * P - 1
+    return total
+
+
+def _l1_norms_in_time(spectra):
+    r"""``sum_t |h(t)|`` of the real spectra ``h_hat`` (rows of ``spectra``), with ``h = ifft(h_hat)``.
+
+    A real spectrum gives :math:`h(-t) = \overline{h(t)}`, so the sum over :math:`t` is
+    :math:`|h(0)| + 2 \sum_{0 < t < N/2} |h(t)| + |h(N/2)|` (the last term for even ``N``), read from the
+    half-length transform ``rfft(h_hat) / N`` :math:`= \overline{h(t)}`, :math:`t \le N/2`.
+    """
+    N = spectra.shape[-1]
+    half = np.abs(sp_fft.rfft(spectra, axis=-1, workers=os.cpu_count()))
+    inner = half[..., 1 : (N + 1) // 2].sum(axis=-1)
+    edges = half[..., 0] + (half[..., N // 2] if N % 2 == 0 else 0.0)
+    return (edges + 2.0 * inner) / N
+
+
+def _morlet_1d_unnormalized(N, xi, sigma, out=None):
+    """:func:`morlet_1d` before its division by the l1 norm in time (written into ``out`` when given)."""
+    if not xi:
+        return _periodized_gaussian(N, 0.0, sigma, out)
+    low = _periodized_gaussian(N, 0.0, sigma)
+    gabor = _periodized_gaussian(N, xi, sigma, out)
+    gabor -= np.multiply(low, gabor[0] / low[0], out=low)
+    return gabor
 
 
 def morlet_1d(N, xi, sigma):
@@ -78,13 +125,8 @@ def morlet_1d(N, xi, sigma):
     >>> psi.shape, bool(abs(psi[0]) < 1e-12)
     ((256,), True)
     """
-    low = _periodized_gaussian(N, 0.0, sigma)
-    if xi:
-        gabor = _periodized_gaussian(N, xi, sigma)
-        h = gabor - (gabor[0] / low[0]) * low
-    else:
-        h = low
-    return h / np.abs(sp_fft.ifft(h)).sum()
+    h = _morlet_1d_unnormalized(N, xi, sigma)
+    return h / _l1_norms_in_time(h)
 
 
 def gauss_1d(N, sigma):
@@ -212,6 +254,9 @@ def filter_bank_1d(N, J, Q, T):
         :math:`2^k` (:func:`_periodize`). First-order wavelets keep level 0 only; second-order wavelets keep
         the levels their first-order parents reach; the low-pass filter keeps up to
         :math:`\min(\max_n j_n, \lfloor\log_2 T\rfloor)`.
+        The arrays are read-only and shared by every call with the same arguments: banks are built once per
+        ``(N, J, Q, T)`` and the last :data:`_CACHE_SIZE` are kept; the dicts and lists are new at each call.
+        The l1 norms of :func:`morlet_1d` are computed by batched FFTs.
 
     Examples
     --------
@@ -219,24 +264,65 @@ def filter_bank_1d(N, J, Q, T):
     >>> len(bank["psi1"]), len(bank["psi2"]), bank["phi"]["j"]
     (38, 7, 6)
     """
-    Q1, Q2 = Q
+    Q1, Q2 = (int(q) for q in Q)
+    N, J, T = int(N), int(J), int(T)
+    bank = _cached_filter_bank_1d(N, J, Q1, Q2, T)
+    # Fresh containers around the shared read-only arrays: a caller may edit its dicts without affecting others.
+    return {
+        "phi": dict(bank["phi"], levels=list(bank["phi"]["levels"])),
+        "psi1": [dict(p, levels=list(p["levels"])) for p in bank["psi1"]],
+        "psi2": [dict(p, levels=list(p["levels"])) for p in bank["psi2"]],
+        "J": J,
+        "Q": (Q1, Q2),
+        "T": T,
+        "N": N,
+    }
+
+
+#: Largest number of samples normalised in one batched FFT while building a bank (16 MiB of float64).
+_FFT_BATCH_SAMPLES = 1 << 21
+
+#: Filter banks kept in memory, the most recently used (the bank of 65536-sample signals, J = 8, Q = 8, padded
+#: to 131072 samples, takes 72 MB).
+_CACHE_SIZE = 4
+
+
+def _read_only(array):
+    array.setflags(write=False)
+    return array
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_filter_bank_1d(N, J, Q1, Q2, T):
+    """:func:`filter_bank_1d` computed once per ``(N, J, Q1, Q2, T)``, with read-only arrays."""
     sigma_min = SIGMA0 / 2.0**J
     xi1s, sigma1s, j1s = filter_params_1d(sigma_min, Q1)
     xi2s, sigma2s, j2s = filter_params_1d(sigma_min, Q2)
+    specs = list(zip(xi1s, sigma1s)) + list(zip(xi2s, sigma2s)) + [(None, SIGMA0 / T)]
+    # Every filter before its l1 normalisation, then the norms by batched FFTs.
+    bases = []
+    per_batch = max(1, _FFT_BATCH_SAMPLES // N)
+    for first in range(0, len(specs), per_batch):
+        batch = specs[first : first + per_batch]
+        raw = np.empty((len(batch), N), np.float64)
+        for row, (xi, sigma) in zip(raw, batch):
+            _morlet_1d_unnormalized(N, xi, sigma, out=row)
+        raw /= _l1_norms_in_time(raw)[:, None]
+        bases.extend(_read_only(raw))
     psi1 = [
-        {"xi": xi, "sigma": sigma, "j": j, "levels": [morlet_1d(N, xi, sigma)]}
-        for xi, sigma, j in zip(xi1s, sigma1s, j1s)
+        {"xi": xi, "sigma": sigma, "j": j, "levels": [_read_only(base)]}
+        for xi, sigma, j, base in zip(xi1s, sigma1s, j1s, bases)
     ]
     psi2 = []
-    for xi, sigma, j2 in zip(xi2s, sigma2s, j2s):
+    for xi, sigma, j2, base in zip(xi2s, sigma2s, j2s, bases[len(xi1s) :]):
         top_level = max([j1 for j1 in j1s if j2 > j1], default=0)
-        base = morlet_1d(N, xi, sigma)
-        psi2.append({"xi": xi, "sigma": sigma, "j": j2, "levels": [_periodize(base, k) for k in range(top_level + 1)]})
+        levels = [_read_only(_periodize(base, k)) for k in range(top_level + 1)]
+        psi2.append({"xi": xi, "sigma": sigma, "j": j2, "levels": levels})
     log2_T = int(math.floor(math.log2(T)))
     top_level = min(max(max(j1s), max(j2s)), log2_T)
-    base = gauss_1d(N, SIGMA0 / T)
-    phi = {"xi": 0.0, "sigma": SIGMA0 / T, "j": log2_T, "levels": [_periodize(base, k) for k in range(top_level + 1)]}
-    return {"phi": phi, "psi1": psi1, "psi2": psi2, "J": J, "Q": (Q1, Q2), "T": T, "N": N}
+    levels = [_read_only(_periodize(bases[-1], k)) for k in range(top_level + 1)]
+    phi = {"xi": 0.0, "sigma": SIGMA0 / T, "j": log2_T, "levels": levels}
+    return {"phi": phi, "psi1": psi1, "psi2": psi2}
 
 
 def littlewood_paley_1d(bank, order=1):

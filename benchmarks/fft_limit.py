@@ -1,0 +1,457 @@
+"""How close scatter's grid transforms come to the cost of their own FFTs.
+
+What it measures
+----------------
+For each workload of ``speed.py`` (W1-W5, float32, order 2):
+
+scatter
+    Seconds per call of scatter's transform on the whole batch, after warm-up: exactly ``speed.py``'s
+    measurement (its child process is reused), median of ``--repeats`` calls.
+FFT limit
+    Seconds of the FFTs alone that the same call performs, replayed at the same sizes, dtypes and keyword
+    arguments, over the same chunks of the batch on the same threads, with the same library (``scipy.fft``):
+    median of ``--repeats`` replays after one warm-up replay.
+scatter / FFT limit
+    The ratio; the issue's target is at most 2.
+
+How the FFTs are recorded and replayed
+--------------------------------------
+In a fresh process, the transform is built and called once on the batch while every module of ``scatter``
+that holds ``scipy.fft`` (as ``sp_fft``) sees a recording proxy instead, and every module that holds
+:func:`scatter.grid._batch.map_chunks` sees a wrapper that notes its arguments (thread count, samples per
+item) and which FFT calls each chunk makes (function, input shape and dtype, keyword arguments). The replay
+then calls :func:`~scatter.grid._batch.map_chunks` with those arguments, and each chunk makes the same FFT
+calls on input arrays allocated (and filled with normal random values) before the timing; outputs are
+allocated by the FFTs as in the transform.
+
+In-place inverse FFTs (``overwrite_x=True`` on complex input) are replayed with ``norm="ortho"`` instead of
+the default: both scale by a constant in the same pass (pocketfft multiplies by the factor whenever it is
+not 1), but an orthonormal transform keeps the magnitudes of a buffer that is transformed again and again,
+where the default ``1/N`` would drive it into subnormal numbers, which are slow. ``irfft*`` never writes
+into its input, so it is replayed as recorded.
+
+FFTs called through ``numpy.fft``, or through names imported from ``scipy.fft`` into scatter's modules,
+are not seen; the script reports an error when it sees none at all.
+
+Usage::
+
+    python benchmarks/fft_limit.py [--workloads W1,W4] [--repeats N] [--quick] [--breakdown]
+                                   [--write-results | --no-write-results]
+
+Every measurement runs in a fresh process; the table goes to standard output and to the section
+``## FFT limit (benchmarks/fft_limit.py)`` of ``benchmarks/RESULTS.md`` (other sections are kept).
+"""
+
+import argparse
+import dataclasses
+import datetime
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
+import speed  # noqa: E402
+
+SECTION_TITLE = "## FFT limit (benchmarks/fft_limit.py)"
+SCRIPT = Path(__file__).resolve()
+CHILD_TIMEOUT_S = 1800
+TARGET_RATIO = 2.0
+#: FFT functions whose in-place inverse is replayed orthonormal (see the module docstring).
+_INVERSE_C2C = {"ifft", "ifft2", "ifftn"}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Child side: record, replay, time.
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FFTCall:
+    """One call of a ``scipy.fft`` function: its name, its first argument's shape and dtype, its keywords."""
+
+    name: str
+    shape: tuple
+    dtype: str
+    kwargs: tuple  # sorted (key, value) pairs, values hashable
+
+    def describe(self):
+        options = ", ".join(f"{k}={v}" for k, v in self.kwargs)
+        return f"{self.name}({self.dtype}{list(self.shape)}{', ' + options if options else ''})"
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+class Recorder:
+    """Notes the FFT calls of each chunk, per thread, and the arguments of ``map_chunks``."""
+
+    def __init__(self):
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.chunks = []  # (chunk length, [FFTCall, ...]) in completion order
+        self.map_calls = []  # (n_items, n_threads, samples_per_item)
+
+    def fft_proxy(self, module):
+        recorder = self
+
+        class Proxy:
+            def __getattr__(self, name):
+                target = getattr(module, name)
+                if not callable(target):
+                    return target
+
+                def call(x, *args, **kwargs):
+                    calls = getattr(recorder.local, "calls", None)
+                    if calls is not None:
+                        if args:
+                            raise RuntimeError(f"sp_fft.{name} called with positional options {args}; record them")
+                        x_arr = np.asarray(x)
+                        items = tuple(sorted((k, _hashable(v)) for k, v in kwargs.items()))
+                        calls.append(FFTCall(name, x_arr.shape, x_arr.dtype.str, items))
+                    return target(x, *args, **kwargs)
+
+                return call
+
+        return Proxy()
+
+    def map_chunks_wrapper(self, real_map_chunks):
+        recorder = self
+
+        def map_chunks(transform, x, out, n_threads, samples_per_item):
+            with recorder.lock:
+                recorder.map_calls.append((x.shape[0], n_threads, samples_per_item))
+
+            def recorded(chunk):
+                recorder.local.calls = []
+                try:
+                    return transform(chunk)
+                finally:
+                    with recorder.lock:
+                        recorder.chunks.append((len(chunk), recorder.local.calls))
+                    recorder.local.calls = None
+
+            return real_map_chunks(recorded, x, out, n_threads, samples_per_item)
+
+        return map_chunks
+
+
+def record_transform(transform, x):
+    """Call ``transform(x)`` once with the FFTs and ``map_chunks`` of every scatter module instrumented.
+
+    Returns ``(map_args, calls_by_length)``: the single ``(n_items, n_threads, samples_per_item)`` of
+    ``map_chunks`` and, per chunk length, the list of FFT calls of such a chunk.
+    """
+    import scipy.fft
+
+    from scatter.grid import _batch
+
+    recorder = Recorder()
+    patched = []
+    for name, module in list(sys.modules.items()):
+        if not (name == "scatter" or name.startswith("scatter.")) or module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if value is scipy.fft:
+                patched.append((module, attr, value))
+                setattr(module, attr, recorder.fft_proxy(scipy.fft))
+            elif value is _batch.map_chunks and module is not _batch:
+                patched.append((module, attr, value))
+                setattr(module, attr, recorder.map_chunks_wrapper(_batch.map_chunks))
+    try:
+        transform(x)
+    finally:
+        for module, attr, value in patched:
+            setattr(module, attr, value)
+    if len(recorder.map_calls) != 1:
+        raise RuntimeError(f"expected one map_chunks call per transform, saw {len(recorder.map_calls)}")
+    calls_by_length = {}
+    for length, calls in recorder.chunks:
+        if not calls:
+            raise RuntimeError("no FFT call recorded: does scatter still call scipy.fft through a module object?")
+        if calls_by_length.setdefault(length, calls) != calls:
+            raise RuntimeError(f"two chunks of {length} items made different FFT calls")
+    return recorder.map_calls[0], calls_by_length
+
+
+def replay_plan(calls, only=None):
+    """FFT calls to replay (optionally only those of the functions in ``only``), in-place inverses orthonormal."""
+    plan = []
+    for call in calls:
+        if only is not None and call.name not in only:
+            continue
+        kwargs = dict(call.kwargs)
+        if call.name in _INVERSE_C2C and kwargs.get("overwrite_x") and np.dtype(call.dtype).kind == "c":
+            kwargs["norm"] = "ortho"
+        plan.append((call.name, (call.shape, call.dtype), kwargs))
+    return plan
+
+
+def make_buffers(plan, seed):
+    """One input array per distinct (shape, dtype) of ``plan``, filled with standard normal values."""
+    rng = np.random.default_rng(seed)
+    buffers = {}
+    for _, key, _ in plan:
+        if key not in buffers:
+            shape, dtype = key
+            values = rng.standard_normal(shape)
+            if np.dtype(dtype).kind == "c":
+                values = values + 1j * rng.standard_normal(shape)
+            buffers[key] = np.ascontiguousarray(values.astype(dtype))
+    return buffers
+
+
+def replay(map_args, calls_by_length, only=None):
+    """A function that replays the recorded FFTs over the same chunks and threads; and its buffers' bytes."""
+    import scipy.fft
+
+    from scatter.grid._batch import map_chunks
+
+    n_items, n_threads, samples_per_item = map_args
+    index = np.arange(n_items)
+    sink = np.zeros(n_items)
+    # Chunk boundaries are those map_chunks makes; each chunk (identified by its first index) gets its own
+    # buffers, since chunks run at the same time. A dry run over the indices collects the boundaries.
+    starts = {}
+
+    def collect(chunk):
+        starts[int(chunk[0])] = len(chunk)
+        return 0.0
+
+    map_chunks(collect, index, sink, n_threads, samples_per_item)
+    per_chunk = {}
+    for start, length in starts.items():
+        plan = replay_plan(calls_by_length[length], only)
+        per_chunk[start] = (plan, make_buffers(plan, seed=start))
+    n_bytes = sum(b.nbytes for _, buffers in per_chunk.values() for b in buffers.values())
+    functions = {name: getattr(scipy.fft, name) for name in {c.name for calls in calls_by_length.values() for c in calls}}
+
+    def run_chunk(chunk):
+        plan, buffers = per_chunk[int(chunk[0])]
+        for name, key, kwargs in plan:
+            functions[name](buffers[key], **kwargs)
+        return 0.0
+
+    def run():
+        map_chunks(run_chunk, index, sink, n_threads, samples_per_item)
+
+    return run, n_bytes
+
+
+def timed_runs(fn, repeats, budget_s):
+    runs = []
+    while len(runs) < repeats and sum(runs) < budget_s:
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return runs
+
+
+def measure_fft_limit(workload, repeats, budget_s, breakdown):
+    """Record the FFTs of one transform of the workload's batch and time their replay."""
+    transform = speed.build_scatter(workload)
+    transform(speed.make_batch(workload, speed.WARMUP_BATCH, np.float32))
+    x = speed.make_batch(workload, workload.batch, np.float32)
+    map_args, calls_by_length = record_transform(transform, x)
+    del x
+    run, n_bytes = replay(map_args, calls_by_length)
+    run()  # warm-up: scipy.fft plans, first touch of the buffers
+    result = {
+        "runs_s": timed_runs(run, repeats, budget_s),
+        "map_chunks": {"n_items": map_args[0], "n_threads": map_args[1], "samples_per_item": map_args[2]},
+        "chunks": {str(k): len(v) for k, v in sorted(calls_by_length.items())},
+        "buffer_bytes": n_bytes,
+        "calls": summarize_calls(calls_by_length),
+    }
+    if breakdown:
+        result["by_function_s"] = {}
+        names = sorted({c.name for calls in calls_by_length.values() for c in calls})
+        for name in names:
+            run_one, _ = replay(map_args, calls_by_length, only={name})
+            run_one()
+            result["by_function_s"][name] = statistics.median(timed_runs(run_one, repeats, budget_s))
+    return result
+
+
+def summarize_calls(calls_by_length):
+    """Per chunk length: how many calls of each kind (function, trailing shape, dtype, keywords)."""
+    summary = {}
+    for length, calls in sorted(calls_by_length.items()):
+        kinds = Counter(dataclasses.replace(c, shape=c.shape[1:]).describe() for c in calls)
+        summary[str(length)] = [f"{n} x {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    return summary
+
+
+def child_main(job):
+    workload = dataclasses.replace(speed.WORKLOADS[job["workload"]], batch=job["batch"])
+    result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False))
+    _results.print_result(result)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parent side.
+# --------------------------------------------------------------------------------------------------------
+
+
+def measure_workload(workload, args):
+    """scatter's time (speed.py's child) and the FFT limit (this script's child), ``--rounds`` times alternated."""
+    scatter_runs, fft_runs, fft_result, loads = [], [], {}, []
+    for _ in range(args.rounds):
+        loads.append(os.getloadavg()[0])
+        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": "scatter"}
+        job.update(repeats=args.repeats, budget_s=args.budget)
+        ours = _results.run_child(Path(speed.__file__).resolve(), job, CHILD_TIMEOUT_S)
+        if "error" in ours:
+            return {"error": f"scatter: {ours['error']}"}
+        scatter_runs += ours["runs_s"]
+        job = {"workload": workload.name, "batch": workload.batch, "repeats": args.repeats, "budget_s": args.budget}
+        job["breakdown"] = args.breakdown
+        fft_result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S)
+        if "error" in fft_result:
+            return {"error": f"FFT replay: {fft_result['error']}"}
+        fft_runs += fft_result["runs_s"]
+    scatter_s, fft_s = statistics.median(scatter_runs), statistics.median(fft_runs)
+    return {**fft_result, "scatter_s": scatter_s, "fft_s": fft_s, "ratio": scatter_s / fft_s, "load": max(loads),
+            "scatter_runs": len(scatter_runs), "fft_runs": len(fft_runs)}
+
+
+HEADER = ["Workload", "scatter (s)", "FFT limit (s)", "scatter / FFT limit", "<= 2x", "FFT calls per chunk", "Chunks",
+          "Load"]
+
+
+def table_rows(workloads, results):
+    rows = []
+    for w in workloads:
+        r = results[w.name]
+        if "error" in r:
+            rows.append([w.name, "", "", f"error: {r['error']}", "", "", "", ""])
+            continue
+        n_calls = ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in r["calls"].items())
+        mc = r["map_chunks"]
+        rows.append(
+            [
+                w.name,
+                f"{r['scatter_s']:.4f}",
+                f"{r['fft_s']:.4f}",
+                f"{r['ratio']:.2f}",
+                "yes" if r["ratio"] <= TARGET_RATIO else "NO",
+                n_calls,
+                f"{mc['n_items']} items on {mc['n_threads']} threads",
+                f"{r['load']:.1f}",
+            ]
+        )
+    return rows
+
+
+def report(workloads, results, args, seconds, load_before):
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    info = speed.machine_info()
+    v = info["versions"]
+    parts = [
+        SECTION_TITLE,
+        "",
+        f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/fft_limit.py', *args.argv])}`.",
+        "",
+        f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, scatter {v['scatter']}",
+        f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
+        f"- Settings: {args.repeats} timed calls per process, {args.rounds} process pair(s) per workload"
+        + (f", quick (batches / {speed.QUICK_DIVISOR})" if args.quick else ""),
+        "",
+        "Workloads:",
+        "",
+        *[f"- {w.name}: {w.describe()}" for w in workloads],
+        "",
+        "scatter: seconds per call on the whole batch after warm-up (speed.py's measurement, median). FFT limit: "
+        "seconds of the same call's FFTs alone (scipy.fft, same sizes, dtypes and options, same chunks of the "
+        "batch on the same threads; in-place inverse FFTs replayed orthonormal), median, each in a fresh "
+        "process. Target: scatter / FFT limit <= 2. Load: the highest 1-minute load average seen when the "
+        "measurements started (above the core count, other processes perturbed the figures).",
+        "",
+        _results.markdown_table(HEADER, table_rows(workloads, results)),
+        "",
+    ]
+    for w in workloads:
+        r = results[w.name]
+        if "error" in r:
+            continue
+        parts.append(f"FFT calls of one chunk, {w.name} (count x function(dtype[shape without the batch], options)):")
+        parts.append("")
+        for length, kinds in r["calls"].items():
+            parts.append(f"- chunk of {length} items: " + "; ".join(kinds))
+        if "by_function_s" in r:
+            parts.append(
+                "- replay time by function alone: "
+                + ", ".join(f"{name} {s:.4f} s" for name, s in r["by_function_s"].items())
+            )
+        parts.append("")
+    return "\n".join(parts)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workloads", help=f"comma-separated subset of {','.join(speed.WORKLOADS)} (default: all)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per process (default 5)")
+    parser.add_argument("--rounds", type=int, default=1, help="scatter / FFT process pairs per workload (default 1)")
+    parser.add_argument("--budget", type=float, default=60.0, help="stop repeating after this many seconds (default 60)")
+    parser.add_argument("--quick", action="store_true", help=f"batches / {speed.QUICK_DIVISOR}, no writing")
+    parser.add_argument("--breakdown", action="store_true", help="also time the replay of each FFT function alone")
+    parser.add_argument(
+        "--write-results",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="update the FFT limit section of benchmarks/RESULTS.md (default: yes, except with --quick)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None):
+    import json
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.child:
+        return child_main(json.loads(args.child))
+    if args.repeats < 1 or args.rounds < 1 or args.budget <= 0:
+        raise SystemExit("--repeats and --rounds must be at least 1 and --budget positive")
+    args.argv = argv
+    names = args.workloads.split(",") if args.workloads else list(speed.WORKLOADS)
+    unknown = [n for n in names if n not in speed.WORKLOADS]
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {unknown}; choose from {', '.join(speed.WORKLOADS)}")
+    workloads = [speed.WORKLOADS[n] for n in names]
+    if args.quick:
+        workloads = [
+            dataclasses.replace(w, batch=max(speed.WARMUP_BATCH, w.batch // speed.QUICK_DIVISOR)) for w in workloads
+        ]
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    results = {}
+    for w in workloads:
+        _results.log(f"{w.name}: {w.describe()} ...")
+        results[w.name] = measure_workload(w, args)
+        r = results[w.name]
+        _results.log(
+            f"  error: {r['error']}"
+            if "error" in r
+            else f"  scatter {r['scatter_s']:.4f} s, FFT limit {r['fft_s']:.4f} s, ratio {r['ratio']:.2f}"
+        )
+    section = report(workloads, results, args, time.perf_counter() - start, load_before)
+    print(section)
+    if args.write_results if args.write_results is not None else not args.quick:
+        _results.write_section(SECTION_TITLE, section)
+        _results.log(f"wrote {_results.RESULTS_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
