@@ -102,6 +102,16 @@ def _transform_block(block, transformer):
     return transformer._transform_validated(X)
 
 
+def _validation_dtype(X):
+    """``dtype`` for scikit-learn's validation of ``X``: integer and boolean arrays are kept as they are (each
+    batch is cast to float64 when it is transformed, so no float64 copy of the whole input is made); anything
+    else is cast to float32 or float64."""
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return None
+    return list(_DTYPES)
+
+
 def _parent_channels(meta):
     """Order-2 channels and the order-1 channel of each one's first wavelet (its parent), from ``meta["key"]``."""
     index = {key: c for c, key in enumerate(meta["key"])}
@@ -239,7 +249,7 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
             validate_data(self, np.empty((0, n_features), X.dtype), skip_check_array=True)
         else:
             X, sample_shape = self._flatten(X)
-            X = validate_data(self, X, dtype=list(_DTYPES))
+            X = validate_data(self, X, dtype=_validation_dtype(X))
             n_features = X.shape[1]
         J = check_int(self.J, "J", min_value=1)
         shape = self._fit_shape(n_features, sample_shape)
@@ -288,7 +298,7 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
             return self._transform_dask(X)
         X, sample_shape = self._flatten(X)
         self._check_sample_shape(sample_shape)
-        X = validate_data(self, X, reset=False, dtype=list(_DTYPES))
+        X = validate_data(self, X, reset=False, dtype=_validation_dtype(X))
         return self._transform_validated(X)
 
     def _check_sample_shape(self, sample_shape):
@@ -348,7 +358,7 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
 
     def _transform_validated(self, X):
         """Features of validated ``X`` (n_samples, n_features_in_), in batches, as :meth:`transform` returns."""
-        out = np.empty((X.shape[0], self.n_output_features_), X.dtype)
+        out = np.empty((X.shape[0], self.n_output_features_), np.float32 if X.dtype == np.float32 else np.float64)
         batch_size = self._params["batch_size"]
         batches = [slice(start, start + batch_size) for start in range(0, X.shape[0], batch_size)]
         n_jobs = effective_n_jobs(self._params["n_jobs"])

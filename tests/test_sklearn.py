@@ -784,3 +784,14 @@ def test_grid_search_over_orientation_pooling(rng):
     assert grid.best_score_ == 1.0
     scores = dict(zip(grid.cv_results_["param_scattering2d__orientation"], grid.cv_results_["mean_test_score"]))
     assert scores["average"] < 0.8
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.bool_])
+def test_integer_input_is_cast_batch_by_batch_to_float64(rng, dtype):
+    """Integer images are not copied whole to float64 by the validation; each batch is cast when transformed,
+    which gives the features of the float64 images."""
+    images = (rng.random((7, 8, 8)) * (2 if dtype is np.bool_ else 200)).astype(dtype)
+    transformer = Scattering2D(J=1, batch_size=3).fit(images)
+    got = transformer.transform(images)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, Scattering2D(J=1, batch_size=3).fit_transform(images.astype(np.float64)))
