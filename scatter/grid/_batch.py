@@ -10,15 +10,19 @@ MAX_CHUNK_SAMPLES = 1 << 21
 def map_chunks(transform, x, out, n_threads, samples_per_item):
     """Fill ``out[i:j] = transform(x[i:j])`` over chunks of the leading axis, ``n_threads`` at a time.
 
-    Chunks hold at most ``MAX_CHUNK_SAMPLES / samples_per_item`` items and there are at least
-    ``n_threads`` of them when the batch allows. ``transform`` must release the GIL for the threads to
-    run in parallel (the Numba kernels and scipy.fft do).
+    Chunks hold at most ``MAX_CHUNK_SAMPLES / samples_per_item`` items, their number is a multiple of
+    ``n_threads`` when the batch allows, and their sizes differ by at most one item, so that the threads
+    share the work evenly. ``transform`` must release the GIL for the threads to run in parallel (the
+    Numba kernels and scipy.fft do).
     """
     n_items = x.shape[0]
     if n_items == 0:
         return out
-    size = max(1, min(MAX_CHUNK_SAMPLES // max(samples_per_item, 1), -(-n_items // n_threads)))
-    bounds = [(i, min(i + size, n_items)) for i in range(0, n_items, size)]
+    largest = max(1, MAX_CHUNK_SAMPLES // max(samples_per_item, 1))
+    n_chunks = -(-n_items // largest)
+    n_chunks = min(n_items, -(-n_chunks // n_threads) * n_threads)
+    edges = [n_items * k // n_chunks for k in range(n_chunks + 1)]
+    bounds = list(zip(edges[:-1], edges[1:]))
 
     def run(bound):
         start, stop = bound

@@ -55,12 +55,18 @@ def test_periodization_plan_matches_dense_definition(rng, shape, factor, half):
     np.testing.assert_allclose(got, _dense_multiply_periodize(x, h, factor, half), rtol=1e-12, atol=1e-12)
 
 
-def test_periodization_plan_drops_only_negligible_terms():
+@pytest.mark.parametrize(
+    ("dtype", "radius"),
+    [
+        (np.float64, 23),  # exp(-d^2 / 18) > 1e-13 exactly when |d| < 3 sqrt(2 ln 1e13) = 23.2
+        (np.float32, 18),  # ... > 1e-8 exactly when |d| < 3 sqrt(2 ln 1e8) = 18.2
+    ],
+)
+def test_periodization_plan_drops_only_negligible_terms(dtype, radius):
     h = np.exp(-0.5 * ((np.arange(256) - 40.0) / 3.0) ** 2)
-    plan = periodization_plan(h, 1, False, np.float64)
+    plan = periodization_plan(h, 1, False, dtype)
     kept = np.sort(np.concatenate([np.arange(d, d + n) for d, n in zip(plan["seg_dst"], plan["seg_len"])]))
-    # exp(-d^2 / 18) > 1e-13 exactly when |d| < 3 * sqrt(2 ln 1e13) = 23.2.
-    np.testing.assert_array_equal(kept, np.arange(40 - 23, 40 + 24))
+    np.testing.assert_array_equal(kept, np.arange(40 - radius, 40 + radius + 1))
 
 
 def test_zero_filter_gives_zero_output(rng):

@@ -1,0 +1,38 @@
+"""Chunking of a batch over threads (``scatter.grid._batch.map_chunks``)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from scatter.grid import _batch
+
+
+@pytest.mark.parametrize("n_items", [1, 2, 5, 96, 1000])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("samples_per_item", [1, 57_600, 1 << 20, 1 << 22])
+def test_chunks_are_even_bounded_and_cover_the_batch(n_items, n_threads, samples_per_item):
+    x = np.arange(n_items, dtype=np.float64)
+    out = np.empty_like(x)
+    sizes, lock = [], threading.Lock()
+
+    def transform(chunk):
+        with lock:
+            sizes.append(len(chunk))
+        return 2 * chunk
+
+    _batch.map_chunks(transform, x, out, n_threads, samples_per_item)
+    np.testing.assert_array_equal(out, 2 * x)
+    largest = max(1, _batch.MAX_CHUNK_SAMPLES // samples_per_item)
+    assert sum(sizes) == n_items
+    assert max(sizes) - min(sizes) <= 1
+    assert max(sizes) <= largest
+    # As many chunks as needed, rounded up to a multiple of the threads when there are items enough.
+    needed = -(-n_items // largest)
+    assert len(sizes) == min(n_items, -(-needed // n_threads) * n_threads)
+
+
+def test_w4_like_batch_splits_evenly_over_two_threads():
+    sizes = []
+    _batch.map_chunks(lambda c: sizes.append(len(c)) or c, np.zeros(96), np.zeros(96), 2, 240 * 240)
+    assert sorted(sizes) == [24, 24, 24, 24]
