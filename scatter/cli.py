@@ -16,6 +16,7 @@ partial output file.
 
 import argparse
 import contextlib
+import inspect
 import logging
 import os
 import sys
@@ -41,7 +42,14 @@ def _run(args):
     from pipelines._common import print_summary
 
     run = get_pipeline(args.pipeline)
-    report = run(n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet)
+    options = {}
+    if args.head:
+        if "head" not in inspect.signature(run).parameters:
+            raise CommandError(f"--head: pipeline {args.pipeline!r} has no head (rotated-mnist has)")
+        options["head"] = True
+    report = run(
+        n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options
+    )
     print_summary(report, args.out)
     return 0
 
@@ -475,6 +483,7 @@ def build_parser():
     run.add_argument("--data-dir", default=None, help="data directory (default: $SCATTER_DATA)")
     run.add_argument("--out", default=None, help="output directory (default: out/PIPELINE)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--head", action="store_true", help="also train the learnable equivariant head (needs PyTorch)")
     run.set_defaults(func=_run)
 
     extract = sub.add_parser("extract", help="scattering features of a .npy/.npz file or a folder of images")
