@@ -17,7 +17,9 @@ Peers, measured in the same run:
 Each cluster is started once (its start-up time is reported apart) and warmed up (every worker imports scatter
 and loads the Numba kernels from the on-disk cache) before the timed runs; the in-process transform is warmed up
 too. Throughput is images per second, the median and the best of ``--repeats`` runs, and the ratio of the
-median to the in-process median. Prints a Markdown table and writes it to ``--out``.
+median to the in-process median. Prints a Markdown table and writes it as the section
+``## Feature extraction on Dask (benchmarks/dask_extract.py)`` of ``benchmarks/RESULTS.md`` (``--out``; other
+sections are kept).
 
 Run: ``PYTHONPATH=. python benchmarks/dask_extract.py [--n-images 20000] [--repeats 3]``.
 """
@@ -27,11 +29,17 @@ import logging
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import RESULTS_PATH, write_section  # noqa: E402
+
+TITLE = "## Feature extraction on Dask (benchmarks/dask_extract.py)"
 
 SHAPE = (28, 28)
 J = 2
@@ -71,7 +79,7 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=1000, help="images per Dask chunk (default 1000)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per peer (default 3)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="cluster sizes (default 1 2)")
-    parser.add_argument("--out", default=str(Path(__file__).with_name("results_dask.md")), help="Markdown output")
+    parser.add_argument("--out", default=str(RESULTS_PATH), help="Markdown file whose section to replace")
     args = parser.parse_args(argv)
 
     import dask
@@ -139,7 +147,7 @@ def main(argv=None):
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     text = "\n".join(
         [
-            "# Feature extraction on Dask: throughput",
+            TITLE,
             "",
             f"{n} images 28x28 float32, 2D scattering J={J}, L=8, order 2 (3969 features per image), "
             f"chunks of {args.chunk} images, {args.repeats} timed runs per peer after a warm-up. "
@@ -159,7 +167,7 @@ def main(argv=None):
         ]
     )
     print("\n" + "\n".join(table))
-    Path(args.out).write_text(text, encoding="utf-8")
+    write_section(TITLE, text, args.out)
     print(f"\n{args.out}")
 
 
