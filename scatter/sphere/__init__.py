@@ -1,0 +1,14 @@
+"""Scattering on the sphere: sampling, spherical harmonic transform and rotations."""
+
+from .sampling import driscoll_healy_grid, gauss_legendre_grid, grid_shape, healpix_rings, sampling_grid
+from .sht import forward_sht, inverse_sht
+
+__all__ = [
+    "forward_sht",
+    "inverse_sht",
+    "grid_shape",
+    "sampling_grid",
+    "gauss_legendre_grid",
+    "driscoll_healy_grid",
+    "healpix_rings",
+]

@@ -1,0 +1,101 @@
+r"""Numba kernels of the spherical harmonic transform and of the Wigner rotations.
+
+Only ``@njit`` code lives here.
+
+Associated Legendre functions are normalised with the Condon–Shortley phase,
+:math:`Y_\ell^m(\theta, \phi) = \lambda_\ell^m(\theta) e^{i m \phi}`, and computed by the recursion in
+:math:`\ell` at fixed :math:`m`, started from :math:`\lambda_m^m`. Near the poles :math:`\lambda_m^m \propto
+\sin^m\theta` underflows for large :math:`m` long before the recursion grows back to values that matter,
+so every value carries an integer scale :math:`s`: the true value is :math:`v \cdot 2^{-400 s}`, and
+values still scaled when written out are below :math:`10^{-120}` and written as zeros.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+_LOG_BIG = 400.0 * math.log(2.0)
+_INV_BIG = 2.0**-400
+
+
+@njit(cache=True, nogil=True)
+def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
+    r"""Normalised associated Legendre functions for ``m_start <= m < m_stop`` and ``m <= l < L``.
+
+    Parameters
+    ----------
+    x, sin_theta : ndarray, shape (n,)
+        :math:`\cos\theta_j` and :math:`\sin\theta_j \ge 0` of the nodes.
+    offsets : ndarray of int64, shape (m_stop - m_start,)
+        First row of the block of each ``m`` in ``out``.
+    out : ndarray, shape (rows, n)
+        Filled, for each ``m``, with the rows :math:`\lambda_\ell^m(\theta_j)` of ``l = m, m + 2, ...``
+        (``(L - m + 1) // 2`` rows) and then of ``l = m + 1, m + 3, ...`` (``(L - m) // 2`` rows), from
+        ``offsets[m - m_start]`` on.
+
+    Notes
+    -----
+    .. math::
+        \lambda_m^m = (-1)^m \sqrt{\frac{2m + 1}{4\pi} \frac{(2m - 1)!!}{(2m)!!}} \sin^m\theta, \quad
+        \lambda_{m+1}^m = \sqrt{2m + 3}\, \cos\theta\, \lambda_m^m,
+
+        \lambda_\ell^m = a_\ell^m (\cos\theta\, \lambda_{\ell-1}^m - b_\ell^m \lambda_{\ell-2}^m), \quad
+        a_\ell^m = \sqrt{\frac{4\ell^2 - 1}{\ell^2 - m^2}}, \quad
+        b_\ell^m = \sqrt{\frac{(\ell - 1)^2 - m^2}{4 (\ell - 1)^2 - 1}}.
+
+    :math:`\log \lambda_m^m` is computed with ``lgamma`` and the start value rescaled by powers of
+    :math:`2^{400}` until it is a normal number.
+    """
+    n = x.shape[0]
+    prev = np.empty(n)
+    cur = np.empty(n)
+    scale = np.empty(n, dtype=np.int64)
+    log_sin = np.empty(n)
+    for j in range(n):
+        log_sin[j] = math.log(sin_theta[j]) if sin_theta[j] > 0.0 else -np.inf
+    for m in range(m_start, m_stop):
+        base = offsets[m - m_start]
+        n_even = (L - m + 1) // 2
+        log_c = 0.5 * (
+            math.log((2.0 * m + 1.0) / (4.0 * math.pi)) + math.lgamma(m + 0.5) - math.lgamma(m + 1.0)
+            - 0.5 * math.log(math.pi)
+        )
+        sign = -1.0 if m % 2 else 1.0
+        for j in range(n):
+            if m == 0:
+                cur[j] = math.exp(log_c)
+                scale[j] = 0
+            elif log_sin[j] == -np.inf:
+                cur[j] = 0.0
+                scale[j] = 0
+            else:
+                lv = log_c + m * log_sin[j]
+                s = 0
+                while lv < -_LOG_BIG:
+                    lv += _LOG_BIG
+                    s += 1
+                cur[j] = sign * math.exp(lv)
+                scale[j] = s
+            prev[j] = 0.0
+            out[base, j] = cur[j] if scale[j] == 0 else 0.0
+        for ell in range(m + 1, L):
+            row = base + (ell - m) // 2 if (ell - m) % 2 == 0 else base + n_even + (ell - m) // 2
+            if ell == m + 1:
+                a = math.sqrt(2.0 * m + 3.0)
+                b = 0.0
+            else:
+                a = math.sqrt((4.0 * ell * ell - 1.0) / ((ell - m) * (ell + m)))
+                b = math.sqrt(((ell - 1.0 - m) * (ell - 1.0 + m)) / (4.0 * (ell - 1.0) ** 2 - 1.0))
+            for j in range(n):
+                v = a * (x[j] * cur[j] - b * prev[j])
+                prev[j] = cur[j]
+                cur[j] = v
+                if scale[j] > 0:
+                    if abs(v) > 1.0:
+                        cur[j] *= _INV_BIG
+                        prev[j] *= _INV_BIG
+                        scale[j] -= 1
+                    out[row, j] = cur[j] if scale[j] == 0 else 0.0
+                else:
+                    out[row, j] = v
