@@ -99,3 +99,48 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
                     out[row, j] = cur[j] if scale[j] == 0 else 0.0
                 else:
                     out[row, j] = v
+
+
+@njit(cache=True, nogil=True)
+def risbo_step(prev, n, p, q, out):
+    r"""One half-integer step of Risbo's recursion: Wigner :math:`d^{j}` from :math:`d^{j - 1/2}`.
+
+    Parameters
+    ----------
+    prev : ndarray, shape (>= n, >= n)
+        :math:`d^{j - 1/2}(\beta)` in its leading ``n x n`` block, ``n = 2j``, indexed
+        ``[i, k] = [j' - m', j' - m]`` with ``j' = j - 1/2``.
+    n : int
+        :math:`2j \ge 1`.
+    p, q : float
+        :math:`\cos(\beta/2)` and :math:`\sin(\beta/2)`.
+    out : ndarray, shape (>= n + 1, >= n + 1)
+        Receives :math:`d^{j}(\beta)` in its leading block, indexed ``[j - m', j - m]``.
+
+    Notes
+    -----
+    Spin :math:`j` is the symmetric part of spin :math:`j - 1/2` coupled with spin 1/2, whose matrix is
+    :math:`d^{1/2} = \begin{pmatrix} p & -q \\ q & p \end{pmatrix}` (Risbo 1996):
+
+    .. math::
+        d^j_{i,k} = \frac{1}{n} \Big[ p \sqrt{(n-i)(n-k)}\, d_{i,k} - q \sqrt{(n-i)\,k}\, d_{i,k-1}
+        + q \sqrt{i\,(n-k)}\, d_{i-1,k} + p \sqrt{i\,k}\, d_{i-1,k-1} \Big],
+
+    with :math:`d = d^{j-1/2}` and terms outside its ``n x n`` range omitted. Every step is a contraction
+    of unitary matrices, so rounding errors do not grow.
+    """
+    for i in range(n + 1):
+        for k in range(n + 1):
+            out[i, k] = 0.0
+    inv_n = 1.0 / n
+    for i in range(n):
+        si_lo = math.sqrt(n - i)
+        si_hi = math.sqrt(i + 1.0)
+        for k in range(n):
+            d = prev[i, k] * inv_n
+            sk_lo = math.sqrt(n - k)
+            sk_hi = math.sqrt(k + 1.0)
+            out[i, k] += si_lo * sk_lo * p * d
+            out[i, k + 1] -= si_lo * sk_hi * q * d
+            out[i + 1, k] += si_hi * sk_lo * q * d
+            out[i + 1, k + 1] += si_hi * sk_hi * p * d
