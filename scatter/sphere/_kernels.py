@@ -144,3 +144,84 @@ def risbo_step(prev, n, p, q, out):
             out[i, k + 1] -= si_lo * sk_hi * q * d
             out[i + 1, k] += si_hi * sk_lo * q * d
             out[i + 1, k + 1] += si_hi * sk_hi * p * d
+
+
+@njit(cache=True, nogil=True)
+def ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti):
+    r"""Symmetric and antisymmetric combinations of the ring spectra of a block of orders.
+
+    ``F`` (>= m_stop, n_rings, B) holds the ring spectra ``F[m, ring, b]`` and ``weights`` (n_north,) the
+    quadrature weights of the northern rings (a mirror ring has the same weight). For
+    ``m_start <= m < m_stop`` and each northern ring ``j`` (its mirror is ``n_rings - 1 - j``):
+    ``sym[m - m_start, j, b] = w_j (F[m, j, b] + F[m, mirror, b])`` and
+    ``anti[...] = w_j (F[m, j, b] - F[m, mirror, b])``; on an equator ring ``sym = w F`` and ``anti = 0``.
+    The even-:math:`\ell - m` functions are symmetric about the equator, the odd ones antisymmetric.
+    """
+    n_rings, B = F.shape[1], F.shape[2]
+    n_pairs = n_rings // 2
+    for m in range(m_start, m_stop):
+        for j in range(n_pairs):
+            mirror = n_rings - 1 - j
+            w = weights[j]
+            for b in range(B):
+                north = F[m, j, b]
+                south = F[m, mirror, b]
+                sym[m - m_start, j, b] = w * (north + south)
+                anti[m - m_start, j, b] = w * (north - south)
+        if n_rings % 2:
+            w = weights[n_pairs]
+            for b in range(B):
+                sym[m - m_start, n_pairs, b] = w * F[m, n_pairs, b]
+                anti[m - m_start, n_pairs, b] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def modes_to_flm(even, odd, m_start, m_stop, out):
+    """Scatter the Legendre products of a block of orders into ``out[b, l, m]`` (B, L, L).
+
+    ``even[m - m_start, i, b]`` is the coefficient of ``l = m + 2i``, ``odd[m - m_start, i, b]`` that of
+    ``l = m + 1 + 2i``.
+    """
+    B, L = out.shape[0], out.shape[1]
+    for b in range(B):
+        for ell in range(m_start, L):
+            for m in range(m_start, min(m_stop, ell + 1)):
+                k = ell - m
+                if k % 2 == 0:
+                    out[b, ell, m] = even[m - m_start, k // 2, b]
+                else:
+                    out[b, ell, m] = odd[m - m_start, k // 2, b]
+
+
+@njit(cache=True, nogil=True)
+def flm_to_modes(flm, m_start, m_stop, even, odd):
+    """Inverse of :func:`modes_to_flm`: gather ``flm[b, l, m]`` of a block of orders by parity of ``l - m``."""
+    B, L = flm.shape[0], flm.shape[1]
+    for b in range(B):
+        for ell in range(m_start, L):
+            for m in range(m_start, min(m_stop, ell + 1)):
+                k = ell - m
+                if k % 2 == 0:
+                    even[m - m_start, k // 2, b] = flm[b, ell, m]
+                else:
+                    odd[m - m_start, k // 2, b] = flm[b, ell, m]
+
+
+@njit(cache=True, nogil=True)
+def modes_to_ring_pairs(even, odd, m_start, m_stop, G):
+    """Inverse of :func:`ring_pairs_to_modes`: ``G[b, j, m] = even + odd`` on the northern ring ``j`` and
+    ``even - odd`` on its mirror, from ``even``/``odd`` of shape (m_stop - m_start, n_north, B)."""
+    B, n_rings = G.shape[0], G.shape[1]
+    n_pairs = n_rings // 2
+    for j in range(n_pairs):
+        mirror = n_rings - 1 - j
+        for b in range(B):
+            for m in range(m_start, m_stop):
+                e = even[m - m_start, j, b]
+                o = odd[m - m_start, j, b]
+                G[b, j, m] = e + o
+                G[b, mirror, m] = e - o
+    if n_rings % 2:
+        for b in range(B):
+            for m in range(m_start, m_stop):
+                G[b, n_pairs, m] = even[m - m_start, n_pairs, b]

@@ -20,6 +20,8 @@ cached per grid; above :data:`TABLE_BYTES_MAX` they are computed on the fly, a b
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -33,16 +35,58 @@ __all__ = ["forward_sht", "inverse_sht", "TABLE_BYTES_MAX"]
 
 #: Largest Legendre table kept in memory (bytes); larger grids compute their tables per block of m.
 TABLE_BYTES_MAX = 96 * 2**20
-#: Size of a block of table computed on the fly (bytes).
-_BLOCK_BYTES = 8 * 2**20
+#: Largest block of table computed on the fly by one thread (bytes).
+_BLOCK_BYTES = 16 * 2**20
+#: Orders m per block of work: a block is gathered, multiplied and scattered by one thread.
+_M_PER_BLOCK = 16
 
 
-def _workers():
+def _n_threads():
     return os.cpu_count() or 1
 
 
+_controller = None
+
+
+@contextmanager
+def _single_threaded_blas():
+    """Run BLAS on one thread: the transforms run their own threads over blocks of m, and a threaded BLAS
+    on top of them (or on a loaded machine) spins and loses far more than it gains on these small products."""
+    global _controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    if _controller is None:
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+_pool = None
+
+
+def _thread_pool():
+    """One pool for every transform: starting threads at each call costs more than a small transform."""
+    global _pool
+    if _pool is None or _pool._max_workers != _n_threads():
+        _pool = ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="scatter-sht")
+    return _pool
+
+
+def _run_blocks(task, blocks):
+    """``task(block)`` for every block, on up to ``os.cpu_count()`` threads (the work releases the GIL)."""
+    with _single_threaded_blas():
+        if min(_n_threads(), len(blocks)) <= 1:
+            for block in blocks:
+                task(block)
+        else:
+            list(_thread_pool().map(task, blocks))
+
+
 class _LegendrePlan:
-    """Legendre tables of one grid: the northern rings (equator included), per m."""
+    """Legendre tables of one grid on its northern rings (equator included), and its blocks of orders m."""
 
     def __init__(self, L, theta, on_the_fly=None):
         self.L = L
@@ -51,49 +95,40 @@ class _LegendrePlan:
         th = theta[: self.n_north]
         self.x = np.ascontiguousarray(np.cos(th))
         self.sin = np.ascontiguousarray(np.sin(th))
-        # Exact zero at the equator (HEALPix, odd GL): the odd part vanishes there.
+        # Exact values at the equator (HEALPix, odd GL): the odd functions vanish there.
         if theta.size % 2:
             self.x[-1] = 0.0
             self.sin[-1] = 1.0
-        rows = np.array([L - m for m in range(L)], dtype=np.int64)
-        self.offsets = np.concatenate(([0], np.cumsum(rows)[:-1])).astype(np.int64)
-        table_bytes = int(rows.sum()) * self.n_north * 8
+        rows = L - np.arange(L, dtype=np.int64)
+        self.offsets = np.concatenate(([0], np.cumsum(rows))).astype(np.int64)
+        table_bytes = int(self.offsets[-1]) * self.n_north * 8
         if on_the_fly is None:
             on_the_fly = table_bytes > TABLE_BYTES_MAX
         self.on_the_fly = on_the_fly
-        self.table = None if on_the_fly else self._compute(0, L)
+        per_block = _M_PER_BLOCK
+        if on_the_fly:
+            per_block = max(1, min(per_block, _BLOCK_BYTES // (8 * L * self.n_north)))
+        self.blocks = [(m, min(m + per_block, L)) for m in range(0, L, per_block)]
+        self._table = None if on_the_fly else self._compute(0, L)
 
     def _compute(self, m_start, m_stop):
         offsets = self.offsets[m_start:m_stop] - self.offsets[m_start]
-        n_rows = int(sum(self.L - m for m in range(m_start, m_stop)))
-        out = np.empty((n_rows, self.n_north))
+        out = np.empty((int(self.offsets[m_stop] - self.offsets[m_start]), self.n_north))
         _kernels.legendre_table(self.x, self.sin, m_start, m_stop, self.L, offsets, out)
         return out
 
-    def blocks(self):
-        """Yield ``(m, even, odd)``: the tables of ``l = m, m+2, ...`` and ``l = m+1, m+3, ...``."""
-        L = self.L
-        if self.table is not None:
-            blocks = [(0, L, self.table, self.offsets)]
-        else:
-            blocks = self._lazy_blocks()
-        for m_start, m_stop, table, offsets in blocks:
-            for m in range(m_start, m_stop):
-                base = offsets[m] - offsets[m_start]
-                n_even = (L - m + 1) // 2
-                yield m, table[base: base + n_even], table[base + n_even: base + L - m]
+    def table(self, m_start, m_stop):
+        """Rows of the orders ``m_start <= m < m_stop``: those of ``m`` start at
+        ``offsets[m] - offsets[m_start]``, ``l = m, m + 2, ...`` first, then ``l = m + 1, m + 3, ...``."""
+        if self._table is None:
+            return self._compute(m_start, m_stop)
+        return self._table[self.offsets[m_start]: self.offsets[m_stop]]
 
-    def _lazy_blocks(self):
-        L = self.L
-        row_budget = max(1, _BLOCK_BYTES // (8 * self.n_north))
-        m_start = 0
-        while m_start < L:
-            m_stop, rows = m_start, 0
-            while m_stop < L and (rows == 0 or rows + (L - m_stop) <= row_budget):
-                rows += L - m_stop
-                m_stop += 1
-            yield m_start, m_stop, self._compute(m_start, m_stop), self.offsets
-            m_start = m_stop
+    def split(self, table, m_start, m):
+        """``(even, odd)`` tables of order ``m`` inside the block table of ``m_start``."""
+        base = int(self.offsets[m] - self.offsets[m_start])
+        n_even = (self.L - m + 1) // 2
+        return table[base: base + n_even], table[base + n_even: base + self.L - m]
 
 
 @lru_cache(maxsize=8)
@@ -109,45 +144,64 @@ def _healpix_grid(L, nside):
     return theta, n_phi, phi0, start, _LegendrePlan(L, theta)
 
 
-def _analysis(F, plan):
-    """Legendre step of the forward transform: ``F`` (B, n_rings, L) weighted ring spectra -> (B, L, L)."""
-    B, n_rings, L = F.shape
-    n_north, n_pairs = plan.n_north, n_rings // 2
-    # Symmetric and antisymmetric combinations of the ring pairs, as (m, ring, batch).
-    F = F.transpose(2, 1, 0)
-    north, south = F[:, :n_pairs], F[:, n_rings - 1: n_rings - 1 - n_pairs: -1] if n_pairs else F[:, :0]
-    sym = np.empty((L, n_north, B), dtype=np.complex128)
-    anti = np.empty((L, n_north, B), dtype=np.complex128)
-    np.add(north, south, out=sym[:, :n_pairs])
-    np.subtract(north, south, out=anti[:, :n_pairs])
-    if n_rings % 2:
-        sym[:, -1] = F[:, n_pairs]
-        anti[:, -1] = 0.0
-    out = np.zeros((L, L, B), dtype=np.complex128)  # (m, l, batch)
-    for m, even, odd in plan.blocks():
-        out[m, m::2] = (even @ sym[m].view(np.float64)).view(np.complex128)
-        if odd.shape[0]:
-            out[m, m + 1::2] = (odd @ anti[m].view(np.float64)).view(np.complex128)
-    return out.transpose(2, 1, 0)
+def _analysis(F, weights, plan):
+    """Legendre step of the forward transform.
+
+    ``F`` (>= L, n_rings, B) ring spectra ``F[m, ring, b]``, ``weights`` (n_north,) ring weights ->
+    ``flm`` (B, L, L).
+    """
+    B, L, n_north = F.shape[2], plan.L, plan.n_north
+    out = np.zeros((B, L, L), dtype=np.complex128)
+    weights = np.ascontiguousarray(weights[:n_north], dtype=np.float64)
+
+    def task(block):
+        m_start, m_stop = block
+        n_m = m_stop - m_start
+        table = plan.table(m_start, m_stop)
+        sym = np.empty((n_m, n_north, B), dtype=np.complex128)
+        anti = np.empty_like(sym)
+        _kernels.ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti)
+        even_part = np.empty((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
+        odd_part = np.empty((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
+        for m in range(m_start, m_stop):
+            even, odd = plan.split(table, m_start, m)
+            k = m - m_start
+            np.matmul(even, sym[k].view(np.float64), out=even_part[k, : even.shape[0]].view(np.float64))
+            if odd.shape[0]:
+                np.matmul(odd, anti[k].view(np.float64), out=odd_part[k, : odd.shape[0]].view(np.float64))
+        _kernels.modes_to_flm(even_part, odd_part, m_start, m_stop, out)
+
+    _run_blocks(task, plan.blocks)
+    return out
 
 
-def _synthesis(flm, plan):
-    """Legendre step of the inverse transform: ``flm`` (B, L, L) -> ring spectra (B, n_rings, L)."""
-    B, L, _ = flm.shape
-    n_rings, n_north, n_pairs = plan.n_rings, plan.n_north, plan.n_rings // 2
-    coef = np.ascontiguousarray(flm.transpose(2, 1, 0))  # (m, l, batch)
-    out = np.empty((L, n_rings, B), dtype=np.complex128)
-    for m, even, odd in plan.blocks():
-        e = (even.T @ coef[m, m::2].view(np.float64)).view(np.complex128)
-        if odd.shape[0]:
-            o = (odd.T @ coef[m, m + 1::2].view(np.float64)).view(np.complex128)
-        else:
-            o = np.zeros_like(e)
-        out[m, :n_pairs] = e[:n_pairs] + o[:n_pairs]
-        out[m, n_rings - 1: n_rings - 1 - n_pairs: -1] = e[:n_pairs] - o[:n_pairs]
-        if n_rings % 2:
-            out[m, n_pairs] = e[n_pairs]
-    return out.transpose(2, 1, 0)
+def _synthesis(flm, plan, n_modes):
+    """Legendre step of the inverse transform: ``flm`` (B, L, L) -> ring spectra (B, n_rings, n_modes)."""
+    B, L, n_north = flm.shape[0], plan.L, plan.n_north
+    G = np.empty((B, plan.n_rings, n_modes), dtype=np.complex128)
+    G[:, :, L:] = 0.0
+
+    def task(block):
+        m_start, m_stop = block
+        n_m = m_stop - m_start
+        table = plan.table(m_start, m_stop)
+        coef_even = np.empty((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
+        coef_odd = np.empty((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
+        _kernels.flm_to_modes(flm, m_start, m_stop, coef_even, coef_odd)
+        even_part = np.empty((n_m, n_north, B), dtype=np.complex128)
+        odd_part = np.empty_like(even_part)
+        for m in range(m_start, m_stop):
+            even, odd = plan.split(table, m_start, m)
+            k = m - m_start
+            np.matmul(even.T, coef_even[k, : even.shape[0]].view(np.float64), out=even_part[k].view(np.float64))
+            if odd.shape[0]:
+                np.matmul(odd.T, coef_odd[k, : odd.shape[0]].view(np.float64), out=odd_part[k].view(np.float64))
+            else:
+                odd_part[k] = 0.0
+        _kernels.modes_to_ring_pairs(even_part, odd_part, m_start, m_stop, G)
+
+    _run_blocks(task, plan.blocks)
+    return G
 
 
 def _check_maps(maps, L, sampling):
@@ -214,25 +268,26 @@ def forward_sht(maps, L, sampling="gl"):
     if sampling == "healpix":
         x = maps.reshape(-1, maps.shape[-1])
         theta, n_phi, phi0, start, plan = _healpix_grid(L, healpix_nside(maps.shape[-1]))
-        F = _healpix_ring_spectra(x, L, n_phi, phi0, start)
+        F = _healpix_ring_spectra(x, L, n_phi, phi0, start).transpose(2, 1, 0).copy()
+        weights = np.full(plan.n_north, 4 * np.pi / x.shape[1])
     else:
         theta, weights, n_phi, plan = _ring_grid(L, sampling)
         x = maps.reshape(-1, *maps.shape[-2:])
-        F = sp_fft.rfft(x, axis=-1, workers=_workers())[:, :, :L]
-        F *= weights[:, None]
-    return _analysis(F, plan).reshape(*batch, L, L)
+        # Along axis 0 of the transposed view, the spectra come out as (m, ring, batch): the layout of the
+        # Legendre products, with no separate transpose.
+        F = sp_fft.rfft(x.transpose(2, 1, 0), axis=0, workers=_n_threads())
+    return _analysis(F, weights, plan).reshape(*batch, L, L)
 
 
 def _healpix_ring_spectra(x, L, n_phi, phi0, start):
-    """Weighted ring spectra ``sum_k f_k e^{-i m phi_k}`` for m < L, aliased onto each ring's n_phi points."""
+    """Ring spectra ``sum_k f_k e^{-i m phi_k}`` for m < L, aliased onto each ring's n_phi points."""
     B = x.shape[0]
     F = np.empty((B, n_phi.size, L), dtype=np.complex128)
     m = np.arange(L)
-    weight = 4 * np.pi / x.shape[1]
     for i in range(n_phi.size):
         n = int(n_phi[i])
         c = sp_fft.fft(x[:, start[i]: start[i] + n], axis=-1)
-        F[:, i] = c[:, m % n] * (np.exp(-1j * m * phi0[i]) * weight)
+        F[:, i] = c[:, m % n] * np.exp(-1j * m * phi0[i])
     return F
 
 
@@ -242,7 +297,7 @@ def _check_flm(flm, L):
         raise TypeError(f"flm must be a numeric array; got dtype {flm.dtype}")
     if flm.ndim < 2 or flm.shape[-2:] != (L, L):
         raise ValueError(f"flm must have shape (..., L, L) = (..., {L}, {L}) for L={L}; got {flm.shape}")
-    flm = flm.astype(np.complex128, copy=False)
+    flm = np.ascontiguousarray(flm, dtype=np.complex128)
     if flm.size and not np.isfinite(flm).all():
         raise ValueError("flm contains non-finite values (NaN or inf)")
     return flm
@@ -291,8 +346,6 @@ def inverse_sht(flm, L, sampling="gl"):
     flm = _check_flm(flm, L)
     batch = flm.shape[:-2]
     theta, weights, n_phi, plan = _ring_grid(L, sampling)
-    G = _synthesis(flm.reshape(-1, L, L), plan)
-    spec = np.zeros((G.shape[0], G.shape[1], n_phi // 2 + 1), dtype=np.complex128)
-    spec[:, :, :L] = G
-    maps = sp_fft.irfft(spec, n=n_phi, axis=-1, norm="forward", workers=_workers())
+    G = _synthesis(flm.reshape(-1, L, L), plan, n_phi // 2 + 1)
+    maps = sp_fft.irfft(G, n=n_phi, axis=-1, norm="forward", workers=_n_threads())
     return maps.reshape(*batch, *maps.shape[-2:])
