@@ -102,20 +102,25 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
 
 
 @njit(cache=True, nogil=True)
-def risbo_step(prev, n, p, q, out):
+def risbo_step(prev, n, p, q, sqrt_int, out):
     r"""One half-integer step of Risbo's recursion: Wigner :math:`d^{j}` from :math:`d^{j - 1/2}`.
 
     Parameters
     ----------
-    prev : ndarray, shape (>= n, >= n)
-        :math:`d^{j - 1/2}(\beta)` in its leading ``n x n`` block, ``n = 2j``, indexed
-        ``[i, k] = [j' - m', j' - m]`` with ``j' = j - 1/2``.
+    prev : ndarray, shape (>= n + 2, >= n + 2)
+        :math:`d^{j - 1/2}(\beta)` with a border: ``prev[i + 1, k + 1]`` is entry ``[i, k] = [j' - m',
+        j' - m]`` (``j' = j - 1/2``, ``0 <= i, k < n``) and every other entry of the leading
+        ``(n + 2) x (n + 2)`` block is zero.
     n : int
         :math:`2j \ge 1`.
     p, q : float
         :math:`\cos(\beta/2)` and :math:`\sin(\beta/2)`.
-    out : ndarray, shape (>= n + 1, >= n + 1)
-        Receives :math:`d^{j}(\beta)` in its leading block, indexed ``[j - m', j - m]``.
+    sqrt_int : ndarray
+        ``sqrt_int[k] = sqrt(k)`` for ``k <= n``.
+    out : ndarray, shape (>= n + 3, >= n + 3)
+        Receives :math:`d^{j}(\beta)` the same way: ``out[i + 1, k + 1]`` for ``0 <= i, k <= n``, indexed
+        ``[j - m', j - m]``. Its border row and column 0 must be zero, and so must row and column ``n + 2``
+        for the next step.
 
     Notes
     -----
@@ -126,24 +131,19 @@ def risbo_step(prev, n, p, q, out):
         d^j_{i,k} = \frac{1}{n} \Big[ p \sqrt{(n-i)(n-k)}\, d_{i,k} - q \sqrt{(n-i)\,k}\, d_{i,k-1}
         + q \sqrt{i\,(n-k)}\, d_{i-1,k} + p \sqrt{i\,k}\, d_{i-1,k-1} \Big],
 
-    with :math:`d = d^{j-1/2}` and terms outside its ``n x n`` range omitted. Every step is a contraction
-    of unitary matrices, so rounding errors do not grow.
+    with :math:`d = d^{j-1/2}`, zero outside its ``n x n`` range (the border). Each step combines
+    orthogonal matrices, so rounding errors do not grow with the degree.
     """
-    for i in range(n + 1):
-        for k in range(n + 1):
-            out[i, k] = 0.0
     inv_n = 1.0 / n
-    for i in range(n):
-        si_lo = math.sqrt(n - i)
-        si_hi = math.sqrt(i + 1.0)
-        for k in range(n):
-            d = prev[i, k] * inv_n
-            sk_lo = math.sqrt(n - k)
-            sk_hi = math.sqrt(k + 1.0)
-            out[i, k] += si_lo * sk_lo * p * d
-            out[i, k + 1] -= si_lo * sk_hi * q * d
-            out[i + 1, k] += si_hi * sk_lo * q * d
-            out[i + 1, k + 1] += si_hi * sk_hi * p * d
+    for i in range(n + 1):
+        lo = sqrt_int[n - i] * inv_n
+        hi = sqrt_int[i] * inv_n
+        for k in range(n + 1):
+            s_lo = sqrt_int[n - k]
+            s_hi = sqrt_int[k]
+            out[i + 1, k + 1] = lo * (p * s_lo * prev[i + 1, k + 1] - q * s_hi * prev[i + 1, k]) + hi * (
+                q * s_lo * prev[i, k + 1] + p * s_hi * prev[i, k]
+            )
 
 
 @njit(cache=True, nogil=True)

@@ -24,7 +24,7 @@ import numpy as np
 from .._validation import check_int
 from . import _kernels
 from .sampling import _check_L
-from .sht import _check_flm
+from .sht import _check_flm, _single_threaded_blas
 
 __all__ = ["wigner_d_small", "rotate_flm", "matrix_from_euler", "euler_from_matrix", "random_rotation"]
 
@@ -41,16 +41,17 @@ def _check_angle(value, name):
 def _wigner_steps(L, beta):
     """Yield ``(l, d)`` for ``l < L``: ``d[i, k] = d^l_{l - i, l - k}(beta)`` (a view, valid until the next)."""
     p, q = np.cos(beta / 2), np.sin(beta / 2)
-    size = 2 * L
+    size = 2 * L + 2  # d^l with a zero border, see _kernels.risbo_step
     bufs = [np.zeros((size, size)), np.zeros((size, size))]
-    bufs[0][0, 0] = 1.0
+    sqrt_int = np.sqrt(np.arange(2 * L, dtype=np.float64))
+    bufs[0][1, 1] = 1.0
     cur = 0
-    yield 0, bufs[0][:1, :1]
+    yield 0, bufs[0][1:2, 1:2]
     for ell in range(1, L):
         for n in (2 * ell - 1, 2 * ell):
-            _kernels.risbo_step(bufs[cur], n, p, q, bufs[1 - cur])
+            _kernels.risbo_step(bufs[cur], n, p, q, sqrt_int, bufs[1 - cur])
             cur = 1 - cur
-        yield ell, bufs[cur][: 2 * ell + 1, : 2 * ell + 1]
+        yield ell, bufs[cur][1: 2 * ell + 2, 1: 2 * ell + 2]
 
 
 def wigner_d_small(L, beta):
@@ -267,6 +268,15 @@ def rotate_flm(flm, rotation):
     phase_alpha = np.exp(-1j * np.arange(L) * alpha)
     sign = np.where(np.arange(L) % 2, -1.0, 1.0)
     g = np.empty((2 * L - 1, B), dtype=np.complex128)
+    with _single_threaded_blas():
+        _rotate_degrees(x, out, L, beta, g, sign, phase_gamma)
+    out *= phase_alpha
+    out[..., 0] = out[..., 0].real
+    return out.reshape(*batch, L, L)
+
+
+def _rotate_degrees(x, out, L, beta, g, sign, phase_gamma):
+    """``out[:, l, m] = sum_m' d^l_{m m'}(beta) g_m'`` with ``g_m' = e^{-i m' gamma} x[:, l, m']``."""
     for ell, d in _wigner_steps(L, beta):
         # d[i, k] = d^l_{l - i, l - k}: rows i = 0..l hold m = l..0, columns k = 0..2l hold m' = l..-l.
         c = x[:, ell, : ell + 1].T  # (m' >= 0, B)
@@ -276,6 +286,3 @@ def rotate_flm(flm, rotation):
         g[:n] *= phase_gamma[L - 1 + ell: L - 2 - ell if L - 2 - ell >= 0 else None: -1, None]
         rows = d[: ell + 1] @ g[:n].view(np.float64)  # (m = l..0, 2B)
         out[:, ell, : ell + 1] = rows.view(np.complex128)[::-1].T
-    out *= phase_alpha
-    out[..., 0] = out[..., 0].real
-    return out.reshape(*batch, L, L)
