@@ -13,8 +13,9 @@ and, in the same run when ducc0 imports, of ``ducc0.sht.experimental.synthesis_2
 (geometry ``"GL"``, ``nthreads`` = the thread count scatter uses, i.e. ``os.cpu_count()``), called once per
 map. Times are wall-clock seconds per map: the median and the best of ``--repeats`` timed calls on the whole
 batch after one untimed warm-up call (Numba compilation or cache loading, the Legendre tables). The
-construction time (first call at this ``L``, tables included) is reported separately. The ratio column is
-scatter's median over ducc0's median (below 1: scatter is faster).
+construction time (first call at this ``L``, tables included) is reported separately. scatter and ducc0
+take turns within each repeat, so both see the same load. The ratio column is scatter's median over
+ducc0's median (below 1: scatter is faster).
 
 The machine's 1-minute load average is printed with each row: on a shared machine the figures are noisy,
 and multi-threaded timings suffer most when other processes compete for the cores.
@@ -45,15 +46,20 @@ except ImportError:  # ducc0 is optional: scatter alone is timed
     ducc0 = None
 
 
-def timed(fn, repeats):
-    """(median, best) wall seconds of ``repeats`` calls of ``fn`` after one untimed call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def timed(fns, repeats):
+    """``{name: (median, best)}`` wall seconds of ``repeats`` calls of each function after one untimed call.
+
+    The functions take turns within each repeat, so scatter and its peer see the same machine load.
+    """
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
 def random_flm(rng, L, B):
@@ -72,10 +78,8 @@ def measure(L, B, repeats, rng):
     setup = time.perf_counter() - start
     maps = inverse_sht(flm, L)
     rows = []
-    inv = timed(lambda: inverse_sht(flm, L), repeats)
-    fwd = timed(lambda: forward_sht(maps, L), repeats)
+    fns = {"inverse": lambda: inverse_sht(flm, L), "forward": lambda: forward_sht(maps, L)}
     err = np.linalg.norm(forward_sht(maps, L) - flm) / np.linalg.norm(flm)
-    peer = {}
     if ducc0 is not None:
         alms = [np.concatenate([f[m:, m] for m in range(L)])[None] for f in flm]
 
@@ -89,7 +93,10 @@ def measure(L, B, repeats, rng):
             for x in maps:
                 ducc0.sht.experimental.analysis_2d(map=x[None], lmax=L - 1, spin=0, geometry="GL", nthreads=n_threads)
 
-        peer = {"inverse": timed(d_inverse, repeats), "forward": timed(d_forward, repeats)}
+        fns.update({"ducc0 inverse": d_inverse, "ducc0 forward": d_forward})
+    results = timed(fns, repeats)
+    inv, fwd = results["inverse"], results["forward"]
+    peer = {name: results["ducc0 " + name] for name in ("inverse", "forward") if "ducc0 " + name in results}
     load = os.getloadavg()[0]
     for name, ours in (("inverse", inv), ("forward", fwd)):
         row = {

@@ -147,35 +147,6 @@ def risbo_step(prev, n, p, q, sqrt_int, out):
 
 
 @njit(cache=True, nogil=True)
-def ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti):
-    r"""Symmetric and antisymmetric combinations of the ring spectra of a block of orders.
-
-    ``F`` (>= m_stop, n_rings, B) holds the ring spectra ``F[m, ring, b]`` and ``weights`` (n_north,) the
-    quadrature weights of the northern rings (a mirror ring has the same weight). For
-    ``m_start <= m < m_stop`` and each northern ring ``j`` (its mirror is ``n_rings - 1 - j``):
-    ``sym[m - m_start, j, b] = w_j (F[m, j, b] + F[m, mirror, b])`` and
-    ``anti[...] = w_j (F[m, j, b] - F[m, mirror, b])``; on an equator ring ``sym = w F`` and ``anti = 0``.
-    The even-:math:`\ell - m` functions are symmetric about the equator, the odd ones antisymmetric.
-    """
-    n_rings, B = F.shape[1], F.shape[2]
-    n_pairs = n_rings // 2
-    for m in range(m_start, m_stop):
-        for j in range(n_pairs):
-            mirror = n_rings - 1 - j
-            w = weights[j]
-            for b in range(B):
-                north = F[m, j, b]
-                south = F[m, mirror, b]
-                sym[m - m_start, j, b] = w * (north + south)
-                anti[m - m_start, j, b] = w * (north - south)
-        if n_rings % 2:
-            w = weights[n_pairs]
-            for b in range(B):
-                sym[m - m_start, n_pairs, b] = w * F[m, n_pairs, b]
-                anti[m - m_start, n_pairs, b] = 0.0
-
-
-@njit(cache=True, nogil=True)
 def modes_to_flm(even, odd, m_start, m_stop, out):
     """Scatter the Legendre products of a block of orders into ``out[b, l, m]`` (B, L, L).
 
@@ -225,3 +196,32 @@ def modes_to_ring_pairs(even, odd, m_start, m_stop, G):
         for b in range(B):
             for m in range(m_start, m_stop):
                 G[b, n_pairs, m] = even[m - m_start, n_pairs, b]
+
+
+@njit(cache=True, nogil=True)
+def ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti):
+    r"""Symmetric and antisymmetric combinations of the ring spectra of a block of orders.
+
+    ``F`` (B, n_rings, >= m_stop) holds the ring spectra ``F[b, ring, m]`` and ``weights`` (n_north,) the
+    quadrature weights of the northern rings (a mirror ring has the same weight). For
+    ``m_start <= m < m_stop`` and each northern ring ``j`` (its mirror is ``n_rings - 1 - j``):
+    ``sym[m - m_start, j, b] = w_j (F[b, j, m] + F[b, mirror, m])`` and
+    ``anti[...] = w_j (F[b, j, m] - F[b, mirror, m])``; on an equator ring ``sym = w F`` and ``anti = 0``.
+    The even-:math:`\ell - m` functions are symmetric about the equator, the odd ones antisymmetric.
+    """
+    B, n_rings = F.shape[0], F.shape[1]
+    n_pairs = n_rings // 2
+    for b in range(B):
+        for j in range(n_pairs):
+            mirror = n_rings - 1 - j
+            w = weights[j]
+            for m in range(m_start, m_stop):
+                north = F[b, j, m]
+                south = F[b, mirror, m]
+                sym[m - m_start, j, b] = w * (north + south)
+                anti[m - m_start, j, b] = w * (north - south)
+        if n_rings % 2:
+            w = weights[n_pairs]
+            for m in range(m_start, m_stop):
+                sym[m - m_start, n_pairs, b] = w * F[b, n_pairs, m]
+                anti[m - m_start, n_pairs, b] = 0.0

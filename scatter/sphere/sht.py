@@ -20,6 +20,7 @@ cached per grid; above :data:`TABLE_BYTES_MAX` they are computed on the fly, a b
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
@@ -37,6 +38,8 @@ __all__ = ["forward_sht", "inverse_sht", "TABLE_BYTES_MAX"]
 TABLE_BYTES_MAX = 96 * 2**20
 #: Largest block of table computed on the fly by one thread (bytes).
 _BLOCK_BYTES = 16 * 2**20
+#: Largest batch chunk, in bytes of ring spectra (complex128): bounds the memory of the intermediate arrays.
+_CHUNK_BYTES = 64 * 2**20
 #: Orders m per block of work: a block is gathered, multiplied and scattered by one thread.
 _M_PER_BLOCK = 16
 
@@ -45,23 +48,40 @@ def _n_threads():
     return os.cpu_count() or 1
 
 
-_controller = None
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limit = None
+_blas_controller = None
 
 
 @contextmanager
 def _single_threaded_blas():
     """Run BLAS on one thread: the transforms run their own threads over blocks of m, and a threaded BLAS
-    on top of them (or on a loaded machine) spins and loses far more than it gains on these small products."""
-    global _controller
+    under them (or on a loaded machine) spins and loses far more than it gains on these small products.
+
+    The limit is process-wide (threadpoolctl); it is reference-counted so that transforms running at the same
+    time in several threads restore the user's setting only when the last one ends.
+    """
+    global _blas_users, _blas_limit, _blas_controller
+    with _blas_lock:
+        if _blas_users == 0:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+                _blas_limit = None
+            else:
+                if _blas_controller is None:  # scanning the loaded libraries costs ~1 ms: once
+                    _blas_controller = ThreadpoolController()
+                _blas_limit = _blas_controller.limit(limits=1, user_api="blas")
+        _blas_users += 1
     try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         yield
-        return
-    if _controller is None:
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
-        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 _pool = None
@@ -75,14 +95,19 @@ def _thread_pool():
     return _pool
 
 
-def _run_blocks(task, blocks):
+#: Below this many flops of Legendre products, a transform runs on the calling thread alone: threads and the
+#: BLAS thread limit cost more than they save (and OpenBLAS keeps products this small on one thread).
+_THREADED_FLOPS = 4_000_000
+
+
+def _run_blocks(task, blocks, flops):
     """``task(block)`` for every block, on up to ``os.cpu_count()`` threads (the work releases the GIL)."""
+    if flops < _THREADED_FLOPS or min(_n_threads(), len(blocks)) <= 1:
+        for block in blocks:
+            task(block)
+        return
     with _single_threaded_blas():
-        if min(_n_threads(), len(blocks)) <= 1:
-            for block in blocks:
-                task(block)
-        else:
-            list(_thread_pool().map(task, blocks))
+        list(_thread_pool().map(task, blocks))
 
 
 class _LegendrePlan:
@@ -110,6 +135,10 @@ class _LegendrePlan:
             per_block = max(1, min(per_block, _BLOCK_BYTES // (8 * L * self.n_north)))
         self.blocks = [(m, min(m + per_block, L)) for m in range(0, L, per_block)]
         self._table = None if on_the_fly else self._compute(0, L)
+
+    def flops(self, n_maps):
+        """Flops of the Legendre products of a transform of ``n_maps`` maps."""
+        return 4 * int(self.offsets[-1]) * self.n_north * n_maps
 
     def _compute(self, m_start, m_stop):
         offsets = self.offsets[m_start:m_stop] - self.offsets[m_start]
@@ -144,14 +173,15 @@ def _healpix_grid(L, nside):
     return theta, n_phi, phi0, start, _LegendrePlan(L, theta)
 
 
-def _analysis(F, weights, plan):
+def _analysis(F, weights, plan, out=None):
     """Legendre step of the forward transform.
 
-    ``F`` (>= L, n_rings, B) ring spectra ``F[m, ring, b]``, ``weights`` (n_north,) ring weights ->
-    ``flm`` (B, L, L).
+    ``F`` (B, n_rings, >= L) ring spectra, ``weights`` (n_north,) ring weights -> ``flm`` (B, L, L).
     """
-    B, L, n_north = F.shape[2], plan.L, plan.n_north
-    out = np.zeros((B, L, L), dtype=np.complex128)
+    B, L, n_north = F.shape[0], plan.L, plan.n_north
+    if out is None:
+        out = np.empty((B, L, L), dtype=np.complex128)
+    out[:] = 0.0
     weights = np.ascontiguousarray(weights[:n_north], dtype=np.float64)
 
     def task(block):
@@ -171,7 +201,7 @@ def _analysis(F, weights, plan):
                 np.matmul(odd, anti[k].view(np.float64), out=odd_part[k, : odd.shape[0]].view(np.float64))
         _kernels.modes_to_flm(even_part, odd_part, m_start, m_stop, out)
 
-    _run_blocks(task, plan.blocks)
+    _run_blocks(task, plan.blocks, plan.flops(B))
     return out
 
 
@@ -200,7 +230,7 @@ def _synthesis(flm, plan, n_modes):
                 odd_part[k] = 0.0
         _kernels.modes_to_ring_pairs(even_part, odd_part, m_start, m_stop, G)
 
-    _run_blocks(task, plan.blocks)
+    _run_blocks(task, plan.blocks, plan.flops(B))
     return G
 
 
@@ -268,15 +298,28 @@ def forward_sht(maps, L, sampling="gl"):
     if sampling == "healpix":
         x = maps.reshape(-1, maps.shape[-1])
         theta, n_phi, phi0, start, plan = _healpix_grid(L, healpix_nside(maps.shape[-1]))
-        F = _healpix_ring_spectra(x, L, n_phi, phi0, start).transpose(2, 1, 0).copy()
+        F = _healpix_ring_spectra(x, L, n_phi, phi0, start)
         weights = np.full(plan.n_north, 4 * np.pi / x.shape[1])
     else:
         theta, weights, n_phi, plan = _ring_grid(L, sampling)
         x = maps.reshape(-1, *maps.shape[-2:])
-        # Along axis 0 of the transposed view, the spectra come out as (m, ring, batch): the layout of the
-        # Legendre products, with no separate transpose.
-        F = sp_fft.rfft(x.transpose(2, 1, 0), axis=0, workers=_n_threads())
+        out = np.empty((x.shape[0], L, L), dtype=np.complex128)
+        for start, stop in _chunks(x.shape[0], x.shape[1] * (n_phi // 2 + 1)):
+            F = sp_fft.rfft(x[start:stop], axis=-1, workers=_fft_workers(x[start:stop].size))
+            _analysis(F, weights, plan, out[start:stop])
+        return out.reshape(*batch, L, L)
     return _analysis(F, weights, plan).reshape(*batch, L, L)
+
+
+def _fft_workers(size):
+    """FFT threads: several only for large batches (pocketfft starts its threads at every call)."""
+    return _n_threads() if size >= 1 << 18 else 1
+
+
+def _chunks(n_items, spectrum_size):
+    """Bounds of the batch chunks: at most ``_CHUNK_BYTES`` of complex spectra each."""
+    size = max(1, _CHUNK_BYTES // (16 * spectrum_size))
+    return [(i, min(i + size, n_items)) for i in range(0, n_items, size)] or [(0, 0)]
 
 
 def _healpix_ring_spectra(x, L, n_phi, phi0, start):
@@ -346,6 +389,9 @@ def inverse_sht(flm, L, sampling="gl"):
     flm = _check_flm(flm, L)
     batch = flm.shape[:-2]
     theta, weights, n_phi, plan = _ring_grid(L, sampling)
-    G = _synthesis(flm.reshape(-1, L, L), plan, n_phi // 2 + 1)
-    maps = sp_fft.irfft(G, n=n_phi, axis=-1, norm="forward", workers=_n_threads())
+    flm = flm.reshape(-1, L, L)
+    maps = np.empty((flm.shape[0], plan.n_rings, n_phi))
+    for start, stop in _chunks(flm.shape[0], plan.n_rings * (n_phi // 2 + 1)):
+        G = _synthesis(flm[start:stop], plan, n_phi // 2 + 1)
+        maps[start:stop] = sp_fft.irfft(G, n=n_phi, axis=-1, norm="forward", workers=_fft_workers(G.size * 2))
     return maps.reshape(*batch, *maps.shape[-2:])

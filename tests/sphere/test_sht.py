@@ -252,3 +252,37 @@ def test_healpix_forward_recovers_bandlimited_coefficients(rng):
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_batch_chunks_match_single_chunk(rng, monkeypatch):
+    L = 12
+    flm = random_flm(rng, L, (7,))
+    maps = inverse_sht(flm, L, "dh")
+    whole = forward_sht(maps, L, "dh")
+    monkeypatch.setattr(sht_module, "_CHUNK_BYTES", 1)  # one map per chunk
+    np.testing.assert_allclose(forward_sht(maps, L, "dh"), whole, atol=1e-14)
+    np.testing.assert_allclose(inverse_sht(flm, L, "dh"), maps, atol=1e-14)
+
+
+def test_inverse_ignores_upper_triangle_and_imaginary_m0(rng):
+    L = 8
+    flm = random_flm(rng, L)
+    noisy = flm + np.triu(rng.standard_normal((L, L)), 1)
+    noisy[:, 0] += 1j * rng.standard_normal(L)
+    np.testing.assert_allclose(inverse_sht(noisy, L), inverse_sht(flm, L), atol=1e-14)
+
+
+def test_concurrent_calls_and_blas_threads_restored(rng):
+    """Transforms in several threads at once are correct and leave the BLAS thread count as it was."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    L = 24
+    flms = [random_flm(rng, L, (3,)) for _ in range(6)]
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda f: forward_sht(inverse_sht(f, L), L), flms))
+    for f, back in zip(flms, results):
+        assert rel_err(back, f) <= 1e-12
+    after = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    assert after == before
