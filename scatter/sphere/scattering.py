@@ -54,7 +54,14 @@ from scipy import special
 from .._validation import check_choice, check_int
 from .wavelets import axisymmetric_filter_bank
 
-__all__ = ["SphericalScattering", "spherical_scattering", "scattering_paths", "modulus_bandlimits"]
+__all__ = [
+    "SphericalScattering",
+    "spherical_scattering",
+    "scattering_coefficients",
+    "cross_spectra",
+    "scattering_paths",
+    "modulus_bandlimits",
+]
 
 _OUTPUTS = ("invariant", "equivariant")
 _SAMPLINGS = ("gl", "dh")
@@ -238,6 +245,96 @@ def spherical_scattering(
             out.append(summary(first[j1]))
         out += [leaf(first[j1], j2) for j1 in js for j2 in js if j2 < j1]
     return np.stack(out, axis=1)
+
+
+def scattering_coefficients(
+    maps, filters, bandlimit, max_order=2, *, sampling="gl", oversampling=DEFAULT_OVERSAMPLING
+):
+    r"""Harmonic coefficients of every scattering map :math:`U[p] f`, up to a common bandlimit.
+
+    The rotation-equivariant representation before any low-pass: :math:`(U[p] f)_{\ell m}` for
+    :math:`\ell < ` ``bandlimit``, computed as in :func:`spherical_scattering` (each modulus on its own grid,
+    coefficients zero above that grid's bandlimit).
+
+    Parameters
+    ----------
+    maps : ndarray, float, shape (B, *grid)
+        Real maps on the grid of bandlimit ``filters["L"]`` for ``sampling`` (not validated here).
+    filters : dict
+        Filter bank of :func:`scatter.sphere.wavelets.axisymmetric_filter_bank`.
+    bandlimit : int
+        Degrees kept, ``l < bandlimit``.
+    max_order : {0, 1, 2}, default 2
+        Highest order.
+    sampling : {"gl", "dh"}, default "gl"
+        Sampling of ``maps``.
+    oversampling : float, default 4.0
+        Factor of :func:`modulus_bandlimits`.
+
+    Returns
+    -------
+    ndarray, complex, shape (B, n_paths, bandlimit, bandlimit)
+        Indexed ``[b, path, l, m]``, paths in the order of :func:`scattering_paths`. The mean of
+        :math:`U[p] f` is ``out[:, p, 0, 0].real / sqrt(4 pi)``, the invariant output.
+    """
+    forward_sht, inverse_sht = _sht()
+    bandlimit = check_int(bandlimit, "bandlimit", min_value=1)
+    psi, js = filters["psi"], [int(j) for j in filters["j"]]
+    row = {j: i for i, j in enumerate(js)}
+    bandlimits = {j: int(b) for j, b in zip(js, filters["bandlimit"])}
+    grids = dict(zip(js, (int(m) for m in modulus_bandlimits(filters, oversampling))))
+
+    def propagate(clm, j):
+        M, b = grids[j], bandlimits[j]
+        u = np.abs(inverse_sht(_resize(clm[..., :b, :b] * psi[row[j], :b, None], M), M, "gl"))
+        return forward_sht(u, M, "gl")
+
+    flm = forward_sht(maps, filters["L"], sampling)
+    out = [_resize(flm, bandlimit)]
+    if max_order >= 1:
+        first = {j1: propagate(flm, j1) for j1 in js}
+        out += [_resize(first[j1], bandlimit) for j1 in js]
+        if max_order >= 2:
+            out += [_resize(propagate(first[j1], j2), bandlimit) for j1 in js for j2 in js if j2 < j1]
+    return np.stack(out, axis=1)
+
+
+def cross_spectra(clm):
+    r"""Cross power spectra of the maps of real functions: rotation-invariant, channel by channel and by degree.
+
+    Parameters
+    ----------
+    clm : array_like, complex, shape (..., P, L, L)
+        Coefficients ``[..., channel, l, m]``, ``0 <= m <= l``, of ``P`` real maps.
+
+    Returns
+    -------
+    ndarray, float64, shape (..., L, P, P)
+        .. math::
+
+            G_\ell(p, q) = \frac{1}{2\ell + 1} \sum_{m=-\ell}^{\ell} c^p_{\ell m} \overline{c^q_{\ell m}}
+            = \frac{1}{2\ell + 1} \Big(c^p_{\ell 0} c^q_{\ell 0}
+              + 2 \operatorname{Re} \sum_{m > 0} c^p_{\ell m} \overline{c^q_{\ell m}}\Big),
+
+        real and symmetric in :math:`(p, q)`. A rotation acts on the degree-:math:`\ell` coefficients of
+        every channel by the same unitary Wigner matrix :math:`D^\ell`, which leaves these inner products
+        unchanged; :math:`G_\ell(p, p)` is the angular power spectrum of channel :math:`p`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scatter.sphere.scattering import cross_spectra
+    >>> c = np.zeros((2, 2, 2), complex); c[0, 1, 1] = 1j; c[1, 1, 1] = 1.0
+    >>> cross_spectra(c)[1].round(6).tolist()
+    [[0.666667, 0.0], [0.0, 0.666667]]
+    """
+    clm = np.asarray(clm)
+    if clm.ndim < 3 or clm.shape[-1] != clm.shape[-2]:
+        raise ValueError(f"clm must have shape (..., P, L, L); got {clm.shape}")
+    L = clm.shape[-1]
+    weight = np.where(np.arange(L) == 0, 1.0, 2.0)
+    G = np.einsum("...plm,...qlm->...lpq", clm * weight, clm.conj()).real
+    return G / (2 * np.arange(L) + 1)[:, None, None]
 
 
 class SphericalScattering:

@@ -264,3 +264,55 @@ def test_bad_parameters_raise(kwargs, error, match):
 def test_bad_maps_raise(maps, error, match):
     with pytest.raises(error, match=match):
         SphericalScattering(8)(maps)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Coefficients of the scattering maps and their cross spectra
+
+
+def test_scattering_coefficients_give_both_outputs(rng):
+    from scatter.sphere.scattering import scattering_coefficients
+
+    L = 8
+    maps = oracle.synthesize(oracle.random_flm(rng, L, (2,)))
+    S = SphericalScattering(L, J0=1)
+    c = scattering_coefficients(maps, S.filters, 6, 2, oversampling=S.oversampling)
+    assert c.shape == (2, S.n_channels, 6, 6)
+    np.testing.assert_allclose(c[:, :, 0, 0].real / np.sqrt(4 * np.pi), S(maps), rtol=1e-10, atol=1e-13)
+    b = S.filters["phi_bandlimit"]
+    low = oracle.synthesize(c[..., :b, :b] * S.filters["phi"][:b, None])
+    equivariant = SphericalScattering(L, J0=1, output="equivariant")(maps)
+    np.testing.assert_allclose(equivariant, low, rtol=1e-10, atol=1e-13)
+
+
+def test_cross_spectra_against_the_sum_over_negative_orders(rng):
+    from scatter.sphere.scattering import cross_spectra
+
+    L, P = 6, 3
+    c = oracle.random_flm(rng, L, (P,))
+    m = np.arange(L)
+    # c_{l,-m} = (-1)^m conj(c_{lm}) for real maps.
+    negative = ((-1.0) ** m) * c.conj()
+    expected = np.zeros((L, P, P))
+    for ell in range(L):
+        full = np.concatenate([negative[:, ell, 1 : ell + 1], c[:, ell, : ell + 1]], axis=1)
+        expected[ell] = (full @ full.conj().T).real / (2 * ell + 1)
+    np.testing.assert_allclose(cross_spectra(c), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_cross_spectra_are_rotation_invariant(rng):
+    from scatter.sphere.scattering import cross_spectra
+
+    L, P = 10, 4
+    c = oracle.random_flm(rng, L, (P,))
+    R = _rotation(rng)
+    rotated = oracle.analyze(np.stack([oracle.rotated_map(ci, R) for ci in c]), L)
+    np.testing.assert_allclose(cross_spectra(rotated), cross_spectra(c), rtol=1e-9, atol=1e-10)
+    assert np.abs(rotated - c).max() > 0.1
+
+
+def test_cross_spectra_bad_shape_raises():
+    from scatter.sphere.scattering import cross_spectra
+
+    with pytest.raises(ValueError, match=r"clm must have shape \(\.\.\., P, L, L\)"):
+        cross_spectra(np.zeros((3, 4)))
