@@ -11,6 +11,7 @@ PIPELINES = {
     "mnist": "mnist",
     "textures": "textures",
     "mnist1d": "mnist1d",
+    "spherical-mnist": "spherical_mnist",
 }
 
 
