@@ -47,19 +47,24 @@ except ImportError:  # ducc0 is optional: scatter alone is timed
 
 
 def timed(fns, repeats):
-    """``{name: (median, best)}`` wall seconds of ``repeats`` calls of each function after one untimed call.
+    """``{name: (median wall, best wall, best CPU)}`` seconds of ``repeats`` calls of each function after one
+    untimed call.
 
-    The functions take turns within each repeat, so scatter and its peer see the same machine load.
+    The functions take turns within each repeat, so scatter and its peer see the same machine load. CPU time
+    (``time.process_time``: every thread of the process) is the work done, whatever the competition for the
+    cores.
     """
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
+            cpu[name].append(time.process_time() - start_cpu)
+    return {name: (statistics.median(t), min(t), min(cpu[name])) for name, t in times.items()}
 
 
 def random_flm(rng, L, B):
@@ -101,11 +106,12 @@ def measure(L, B, repeats, rng):
     for name, ours in (("inverse", inv), ("forward", fwd)):
         row = {
             "L": L, "B": B, "transform": name, "median_ms": 1e3 * ours[0] / B, "best_ms": 1e3 * ours[1] / B,
-            "setup_s": setup, "load": load, "round_trip": err,
+            "cpu_ms": 1e3 * ours[2] / B, "setup_s": setup, "load": load, "round_trip": err,
         }
         if name in peer:
             row["ducc0_median_ms"] = 1e3 * peer[name][0] / B
             row["ducc0_best_ms"] = 1e3 * peer[name][1] / B
+            row["ducc0_cpu_ms"] = 1e3 * peer[name][2] / B
             row["ratio"] = row["median_ms"] / row["ducc0_median_ms"]
         rows.append(row)
     return rows
@@ -114,17 +120,20 @@ def measure(L, B, repeats, rng):
 def table(rows):
     head = (
         "| L | batch | transform | scatter median (ms/map) | scatter best | ducc0 median (ms/map) | ducc0 best "
-        "| ratio (median) | first call at L (s) | round trip | load |\n"
-        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| ratio (median) | scatter CPU (ms/map) | ducc0 CPU | first call at L (s) | round trip | load |\n"
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     )
     lines = []
     for r in rows:
-        d_med = f"{r['ducc0_median_ms']:.3f}" if "ratio" in r else "-"
-        d_best = f"{r['ducc0_best_ms']:.3f}" if "ratio" in r else "-"
-        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "-"
+        has = "ratio" in r
+        d_med = f"{r['ducc0_median_ms']:.3f}" if has else "-"
+        d_best = f"{r['ducc0_best_ms']:.3f}" if has else "-"
+        d_cpu = f"{r['ducc0_cpu_ms']:.3f}" if has else "-"
+        ratio = f"{r['ratio']:.2f}" if has else "-"
         lines.append(
             f"| {r['L']} | {r['B']} | {r['transform']} | {r['median_ms']:.3f} | {r['best_ms']:.3f} | {d_med} | "
-            f"{d_best} | {ratio} | {r['setup_s']:.2f} | {r['round_trip']:.1e} | {r['load']:.1f} |"
+            f"{d_best} | {ratio} | {r['cpu_ms']:.3f} | {d_cpu} | {r['setup_s']:.2f} | {r['round_trip']:.1e} | "
+            f"{r['load']:.1f} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -141,15 +150,18 @@ def main(argv=None):
     rows = []
     for L in (int(v) for v in args.L.split(",")):
         for B in (int(v) for v in args.batches.split(",")):
-            rows += measure(L, B, args.repeats, rng)
-            print(table(rows[-2:]).splitlines()[-1] if len(rows) > 2 else table(rows[-2:]), end="\n", flush=True)
+            new = measure(L, B, args.repeats, rng)
+            lines = table(new).splitlines()
+            print("\n".join(lines if not rows else lines[2:]), flush=True)
+            rows += new
     ducc_version = getattr(ducc0, "__version__", "not installed") if ducc0 is not None else "not installed"
     header = (
         f"## Spherical harmonic transform (benchmarks/sht.py)\n\n"
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, ducc0 {ducc_version} with nthreads={os.cpu_count()}, GL grid, float64, "
-        f"{args.repeats} repeats after a warm-up. Wall time per map; the load column is the 1-minute load "
-        f"average (above the CPU count, other processes competed for the cores and the figures are noisy).\n\n"
+        f"{args.repeats} repeats after a warm-up, scatter and ducc0 taking turns. Wall time per map (median and best) "
+        f"and CPU time per map (best; all threads). The load column is the 1-minute load average: above the CPU "
+        f"count, other processes competed for the cores and the wall times are noisy.\n\n"
     )
     text = header + table(rows)
     print()

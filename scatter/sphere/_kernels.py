@@ -62,6 +62,9 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
             - 0.5 * math.log(math.pi)
         )
         sign = -1.0 if m % 2 else 1.0
+        # Nodes j < n_scaled still carry a scale; with sin(theta) increasing along the nodes (northern rings
+        # from the pole) they are the first ones, and the others run through a loop free of branches.
+        n_scaled = 0
         for j in range(n):
             if m == 0:
                 cur[j] = math.exp(log_c)
@@ -77,6 +80,8 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
                     s += 1
                 cur[j] = sign * math.exp(lv)
                 scale[j] = s
+            if scale[j] > 0:
+                n_scaled = j + 1
             prev[j] = 0.0
             out[base, j] = cur[j] if scale[j] == 0 else 0.0
         for ell in range(m + 1, L):
@@ -87,7 +92,12 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
             else:
                 a = math.sqrt((4.0 * ell * ell - 1.0) / ((ell - m) * (ell + m)))
                 b = math.sqrt(((ell - 1.0 - m) * (ell - 1.0 + m)) / (4.0 * (ell - 1.0) ** 2 - 1.0))
-            for j in range(n):
+            for j in range(n_scaled, n):
+                v = a * (x[j] * cur[j] - b * prev[j])
+                prev[j] = cur[j]
+                cur[j] = v
+                out[row, j] = v
+            for j in range(n_scaled):
                 v = a * (x[j] * cur[j] - b * prev[j])
                 prev[j] = cur[j]
                 cur[j] = v
@@ -99,6 +109,8 @@ def legendre_table(x, sin_theta, m_start, m_stop, L, offsets, out):
                     out[row, j] = cur[j] if scale[j] == 0 else 0.0
                 else:
                     out[row, j] = v
+            while n_scaled > 0 and scale[n_scaled - 1] == 0:
+                n_scaled -= 1
 
 
 @njit(cache=True, nogil=True)
@@ -225,3 +237,74 @@ def ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti):
             for m in range(m_start, m_stop):
                 sym[m - m_start, n_pairs, b] = w * F[b, n_pairs, m]
                 anti[m - m_start, n_pairs, b] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _block_table(table, x, sin_theta, L, offsets, m_start, m_stop):
+    """``(tab, shift)``: the Legendre rows of the block (``tab[offsets[m] - shift]`` starts order ``m``),
+    a view of the cached ``table`` or, if it is empty, computed here."""
+    if table.shape[0] > 0:
+        return table, 0
+    tab = np.empty((offsets[m_stop] - offsets[m_start], x.shape[0]))
+    legendre_table(x, sin_theta, m_start, m_stop, L, offsets[m_start:m_stop] - offsets[m_start], tab)
+    return tab, offsets[m_start]
+
+
+@njit(cache=True, nogil=True)
+def analysis_block(F, weights, table, x, sin_theta, L, offsets, m_start, m_stop, out):
+    r"""Legendre step of the forward transform for the orders ``m_start <= m < m_stop``.
+
+    ``out[b, l, m] = sum_j lambda_l^m(theta_j) w_j F[b, j, m]`` over all rings, as two real matrix
+    products per order (BLAS through ``np.dot``) on the symmetric and antisymmetric ring combinations of
+    :func:`ring_pairs_to_modes`, complex values seen as pairs of reals. ``table`` is the cached table of
+    every order (rows from ``offsets[m]``), or empty to compute the block's rows here. One call per block
+    keeps the GIL released for the whole block.
+    """
+    B, n_north, n_m = F.shape[0], x.shape[0], m_stop - m_start
+    tab, shift = _block_table(table, x, sin_theta, L, offsets, m_start, m_stop)
+    sym = np.empty((n_m, n_north, B), dtype=np.complex128)
+    anti = np.empty((n_m, n_north, B), dtype=np.complex128)
+    ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti)
+    even_part = np.zeros((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
+    odd_part = np.zeros((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
+    for m in range(m_start, m_stop):
+        k = m - m_start
+        base = offsets[m] - shift
+        n_even = (L - m + 1) // 2
+        n_odd = (L - m) // 2
+        even_part[k, :n_even] = np.dot(tab[base: base + n_even], sym[k].view(np.float64)).view(np.complex128)
+        if n_odd > 0:
+            odd_part[k, :n_odd] = np.dot(
+                tab[base + n_even: base + n_even + n_odd], anti[k].view(np.float64)
+            ).view(np.complex128)
+    modes_to_flm(even_part, odd_part, m_start, m_stop, out)
+
+
+@njit(cache=True, nogil=True)
+def synthesis_block(flm, table, x, sin_theta, L, offsets, m_start, m_stop, G):
+    r"""Legendre step of the inverse transform for the orders ``m_start <= m < m_stop``.
+
+    ``G[b, j, m] = sum_l lambda_l^m(theta_j) flm[b, l, m]`` on every ring: the even and odd parts in
+    :math:`\ell - m` are computed on the northern rings (two real matrix products per order) and combined
+    into both hemispheres by :func:`modes_to_ring_pairs`. ``table`` as in :func:`analysis_block`.
+    """
+    B, n_north, n_m = flm.shape[0], x.shape[0], m_stop - m_start
+    tab, shift = _block_table(table, x, sin_theta, L, offsets, m_start, m_stop)
+    coef_even = np.zeros((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
+    coef_odd = np.zeros((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
+    flm_to_modes(flm, m_start, m_stop, coef_even, coef_odd)
+    even_part = np.zeros((n_m, n_north, B), dtype=np.complex128)
+    odd_part = np.zeros((n_m, n_north, B), dtype=np.complex128)
+    for m in range(m_start, m_stop):
+        k = m - m_start
+        base = offsets[m] - shift
+        n_even = (L - m + 1) // 2
+        n_odd = (L - m) // 2
+        even_part[k] = np.dot(
+            tab[base: base + n_even].T, np.ascontiguousarray(coef_even[k, :n_even]).view(np.float64)
+        ).view(np.complex128)
+        if n_odd > 0:
+            odd_part[k] = np.dot(
+                tab[base + n_even: base + n_even + n_odd].T, np.ascontiguousarray(coef_odd[k, :n_odd]).view(np.float64)
+            ).view(np.complex128)
+    modes_to_ring_pairs(even_part, odd_part, m_start, m_stop, G)

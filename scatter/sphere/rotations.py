@@ -189,7 +189,7 @@ def random_rotation(rng=None):
     --------
     >>> import numpy as np
     >>> R = random_rotation(0)
-    >>> np.allclose(R @ R.T, np.eye(3)) and np.isclose(np.linalg.det(R), 1.0)
+    >>> bool(np.allclose(R @ R.T, np.eye(3)) and np.isclose(np.linalg.det(R), 1.0))
     True
     """
     rng = np.random.default_rng(rng)

@@ -32,7 +32,6 @@ __all__ = [
     "healpix_rings",
     "sampling_grid",
     "grid_shape",
-    "SAMPLINGS",
 ]
 
 
@@ -204,7 +203,7 @@ def healpix_rings(nside):
     --------
     >>> theta, n_phi, phi0, start = healpix_rings(1)
     >>> n_phi.tolist(), start.tolist()
-    [[4, 4, 4], [0, 4, 8]]
+    ([4, 4, 4], [0, 4, 8])
     """
     nside = check_int(nside, "nside", min_value=1)
     i = np.arange(1, 4 * nside)
@@ -224,16 +223,14 @@ def healpix_rings(nside):
     return theta, n_phi, phi0, start
 
 
-SAMPLINGS = {"gl": gauss_legendre_grid, "dh": driscoll_healy_grid}
-"""Ring grids by name: each entry maps ``L`` to ``(theta, phi, weights)``."""
-
-_SAMPLINGS = SAMPLINGS
-_ALL_SAMPLINGS = (*SAMPLINGS, "healpix")
+#: Ring grids by name: each maps ``L`` to ``(theta, phi, weights)``.
+_SAMPLINGS = {"gl": gauss_legendre_grid, "dh": driscoll_healy_grid}
+_ALL_SAMPLINGS = (*_SAMPLINGS, "healpix")
 
 
 def check_sampling(sampling, *, allow_healpix=True):
     """Normalise a sampling name (case-insensitive) and check it is known."""
-    choices = _ALL_SAMPLINGS if allow_healpix else tuple(SAMPLINGS)
+    choices = _ALL_SAMPLINGS if allow_healpix else tuple(_SAMPLINGS)
     if isinstance(sampling, str):
         sampling = sampling.lower()
     return check_choice(sampling, "sampling", choices)
@@ -263,7 +260,7 @@ def sampling_grid(L, sampling="gl"):
     ((16,), (16,))
     """
     sampling = check_sampling(sampling, allow_healpix=False)
-    return SAMPLINGS[sampling](L)
+    return _SAMPLINGS[sampling](L)
 
 
 def grid_shape(L, sampling="gl", *, nside=None):

@@ -146,6 +146,10 @@ class _LegendrePlan:
         _kernels.legendre_table(self.x, self.sin, m_start, m_stop, self.L, offsets, out)
         return out
 
+    def cached_table(self):
+        """The table of every order, or an empty array when the tables are computed on the fly."""
+        return self._table if self._table is not None else np.empty((0, self.n_north))
+
     def table(self, m_start, m_stop):
         """Rows of the orders ``m_start <= m < m_stop``: those of ``m`` start at
         ``offsets[m] - offsets[m_start]``, ``l = m, m + 2, ...`` first, then ``l = m + 1, m + 3, ...``."""
@@ -178,28 +182,15 @@ def _analysis(F, weights, plan, out=None):
 
     ``F`` (B, n_rings, >= L) ring spectra, ``weights`` (n_north,) ring weights -> ``flm`` (B, L, L).
     """
-    B, L, n_north = F.shape[0], plan.L, plan.n_north
+    B, L = F.shape[0], plan.L
     if out is None:
         out = np.empty((B, L, L), dtype=np.complex128)
     out[:] = 0.0
-    weights = np.ascontiguousarray(weights[:n_north], dtype=np.float64)
+    weights = np.ascontiguousarray(weights[: plan.n_north], dtype=np.float64)
+    table = plan.cached_table()
 
     def task(block):
-        m_start, m_stop = block
-        n_m = m_stop - m_start
-        table = plan.table(m_start, m_stop)
-        sym = np.empty((n_m, n_north, B), dtype=np.complex128)
-        anti = np.empty_like(sym)
-        _kernels.ring_pairs_to_modes(F, weights, m_start, m_stop, sym, anti)
-        even_part = np.empty((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
-        odd_part = np.empty((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
-        for m in range(m_start, m_stop):
-            even, odd = plan.split(table, m_start, m)
-            k = m - m_start
-            np.matmul(even, sym[k].view(np.float64), out=even_part[k, : even.shape[0]].view(np.float64))
-            if odd.shape[0]:
-                np.matmul(odd, anti[k].view(np.float64), out=odd_part[k, : odd.shape[0]].view(np.float64))
-        _kernels.modes_to_flm(even_part, odd_part, m_start, m_stop, out)
+        _kernels.analysis_block(F, weights, table, plan.x, plan.sin, L, plan.offsets, block[0], block[1], out)
 
     _run_blocks(task, plan.blocks, plan.flops(B))
     return out
@@ -207,28 +198,13 @@ def _analysis(F, weights, plan, out=None):
 
 def _synthesis(flm, plan, n_modes):
     """Legendre step of the inverse transform: ``flm`` (B, L, L) -> ring spectra (B, n_rings, n_modes)."""
-    B, L, n_north = flm.shape[0], plan.L, plan.n_north
+    B, L = flm.shape[0], plan.L
     G = np.empty((B, plan.n_rings, n_modes), dtype=np.complex128)
     G[:, :, L:] = 0.0
+    table = plan.cached_table()
 
     def task(block):
-        m_start, m_stop = block
-        n_m = m_stop - m_start
-        table = plan.table(m_start, m_stop)
-        coef_even = np.empty((n_m, (L - m_start + 1) // 2, B), dtype=np.complex128)
-        coef_odd = np.empty((n_m, max((L - m_start) // 2, 1), B), dtype=np.complex128)
-        _kernels.flm_to_modes(flm, m_start, m_stop, coef_even, coef_odd)
-        even_part = np.empty((n_m, n_north, B), dtype=np.complex128)
-        odd_part = np.empty_like(even_part)
-        for m in range(m_start, m_stop):
-            even, odd = plan.split(table, m_start, m)
-            k = m - m_start
-            np.matmul(even.T, coef_even[k, : even.shape[0]].view(np.float64), out=even_part[k].view(np.float64))
-            if odd.shape[0]:
-                np.matmul(odd.T, coef_odd[k, : odd.shape[0]].view(np.float64), out=odd_part[k].view(np.float64))
-            else:
-                odd_part[k] = 0.0
-        _kernels.modes_to_ring_pairs(even_part, odd_part, m_start, m_stop, G)
+        _kernels.synthesis_block(flm, table, plan.x, plan.sin, L, plan.offsets, block[0], block[1], G)
 
     _run_blocks(task, plan.blocks, plan.flops(B))
     return G
