@@ -16,7 +16,13 @@ with :math:`P_\ell^m` without the phase. A real map of bandlimit :math:`L` is
 Algorithm: a real FFT along each ring, then the Legendre step as BLAS matrix products, for each :math:`m`,
 against tables of :math:`\lambda_\ell^m(\theta_j)` on the northern rings; the north–south symmetry
 :math:`\lambda_\ell^m(\pi - \theta) = (-1)^{\ell + m} \lambda_\ell^m(\theta)` halves the work. The tables are
-cached per grid; above :data:`TABLE_BYTES_MAX` they are computed on the fly, a block of :math:`m` at a time.
+cached per grid (the 8 most recent grids); above :data:`TABLE_BYTES_MAX` they are computed on the fly, a block
+of :math:`m` at a time.
+
+Threads: the blocks of :math:`m` run on ``os.cpu_count()`` threads, each block one Numba call that keeps the
+GIL released, with BLAS limited to one thread meanwhile (threadpoolctl; a threaded BLAS under these threads
+spins and loses far more than it gains on products this small). The limit is process-wide while a transform
+runs. Small transforms run on the calling thread. Large batches are processed in chunks of bounded memory.
 """
 
 import os
@@ -38,8 +44,9 @@ __all__ = ["forward_sht", "inverse_sht", "TABLE_BYTES_MAX"]
 TABLE_BYTES_MAX = 96 * 2**20
 #: Largest block of table computed on the fly by one thread (bytes).
 _BLOCK_BYTES = 16 * 2**20
-#: Largest batch chunk, in bytes of ring spectra (complex128): bounds the memory of the intermediate arrays.
-_CHUNK_BYTES = 64 * 2**20
+#: Largest batch chunk, in bytes of ring spectra (complex128): bounds the memory of the intermediate arrays
+#: (tables computed on the fly are computed again for every chunk).
+_CHUNK_BYTES = 256 * 2**20
 #: Orders m per block of work: a block is gathered, multiplied and scattered by one thread.
 _M_PER_BLOCK = 16
 
@@ -149,19 +156,6 @@ class _LegendrePlan:
     def cached_table(self):
         """The table of every order, or an empty array when the tables are computed on the fly."""
         return self._table if self._table is not None else np.empty((0, self.n_north))
-
-    def table(self, m_start, m_stop):
-        """Rows of the orders ``m_start <= m < m_stop``: those of ``m`` start at
-        ``offsets[m] - offsets[m_start]``, ``l = m, m + 2, ...`` first, then ``l = m + 1, m + 3, ...``."""
-        if self._table is None:
-            return self._compute(m_start, m_stop)
-        return self._table[self.offsets[m_start]: self.offsets[m_stop]]
-
-    def split(self, table, m_start, m):
-        """``(even, odd)`` tables of order ``m`` inside the block table of ``m_start``."""
-        base = int(self.offsets[m] - self.offsets[m_start])
-        n_even = (self.L - m + 1) // 2
-        return table[base: base + n_even], table[base + n_even: base + self.L - m]
 
 
 @lru_cache(maxsize=8)
