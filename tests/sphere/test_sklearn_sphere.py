@@ -55,7 +55,7 @@ EXPECTED_FAILED = {
 
 
 @parametrize_with_checks(
-    [SphericalScattering(), SphericalScattering(max_order=1, log_eps=1e-6)],
+    [SphericalScattering(max_order=1, log_eps=1e-6)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED,
     xfail_strict=True,
 )
