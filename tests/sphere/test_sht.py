@@ -286,3 +286,16 @@ def test_concurrent_calls_and_blas_threads_restored(rng):
         assert rel_err(back, f) <= 1e-12
     after = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
     assert after == before
+
+
+@settings(max_examples=20, deadline=None)
+@given(L=st.integers(1, 16), sampling=st.sampled_from(["gl", "dh"]), seed=st.integers(0, 2**32 - 1))
+def test_parseval(L, sampling, seed):
+    """int f^2 dOmega (exact quadrature of a product of bandlimited maps) = sum_l |f_l0|^2 + 2 sum_{m>0} |f_lm|^2."""
+    rng = np.random.default_rng(seed)
+    flm = random_flm(rng, L)
+    maps = inverse_sht(flm, L, sampling)
+    _, _, w = sampling_grid(L, sampling)
+    energy = np.sum(w[:, None] * maps**2)
+    power = np.sum(np.abs(flm[:, 0]) ** 2) + 2 * np.sum(np.abs(flm[:, 1:]) ** 2)
+    np.testing.assert_allclose(energy, power, rtol=1e-12)
