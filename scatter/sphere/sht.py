@@ -92,13 +92,19 @@ def _single_threaded_blas():
 
 
 _pool = None
+_pool_key = None
 
 
 def _thread_pool():
-    """One pool for every transform: starting threads at each call costs more than a small transform."""
-    global _pool
-    if _pool is None or _pool._max_workers != _n_threads():
-        _pool = ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="scatter-sht")
+    """One pool for every transform: starting threads at each call costs more than a small transform.
+
+    A forked child (multiprocessing) inherits the pool object but not its threads: it gets a new pool.
+    """
+    global _pool, _pool_key
+    key = (os.getpid(), _n_threads())
+    if _pool is None or _pool_key != key:
+        _pool = ThreadPoolExecutor(max_workers=key[1], thread_name_prefix="scatter-sht")
+        _pool_key = key
     return _pool
 
 

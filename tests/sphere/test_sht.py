@@ -299,3 +299,18 @@ def test_parseval(L, sampling, seed):
     energy = np.sum(w[:, None] * maps**2)
     power = np.sum(np.abs(flm[:, 0]) ** 2) + 2 * np.sum(np.abs(flm[:, 1:]) ** 2)
     np.testing.assert_allclose(energy, power, rtol=1e-12)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python >= 3.12 warns on fork with threads
+def test_transform_works_in_a_forked_child(rng):
+    """The thread pool is per process: a child forked after a threaded transform does not hang."""
+    import multiprocessing
+
+    L = 96
+    flm = random_flm(rng, L, (8,))
+    maps = inverse_sht(flm, L)  # large enough to run on the thread pool in the parent
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        back = pool.apply_async(forward_sht, (maps, L)).get(timeout=120)
+    assert rel_err(back, flm) <= 1e-12
