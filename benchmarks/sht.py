@@ -157,7 +157,8 @@ def main(argv=None):
     ducc_version = getattr(ducc0, "__version__", "not installed") if ducc0 is not None else "not installed"
     header = (
         f"## Spherical harmonic transform (benchmarks/sht.py)\n\n"
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, ducc0 {ducc_version} with nthreads={os.cpu_count()}, GL grid, float64, "
         f"{args.repeats} repeats after a warm-up, scatter and ducc0 taking turns. Wall time per map (median and best) "
         f"and CPU time per map (best; all threads). The load column is the 1-minute load average: above the CPU "

@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 
-from .._validation import check_int, check_signal
+from .._validation import check_signal
 from . import _kernels
 from .sampling import _check_L, check_sampling, gauss_legendre_grid, driscoll_healy_grid, healpix_nside, healpix_rings
 

@@ -86,7 +86,9 @@ def test_forward_gl_matches_ducc0_analysis(L, rng):
     """On the GL grid ducc0's analysis_2d is the quadrature itself: equal on maps that are not bandlimited."""
     ducc0 = pytest.importorskip("ducc0")
     maps = rng.standard_normal((2, *grid_shape(L, "gl")))
-    ref = np.stack([ducc0.sht.experimental.analysis_2d(map=x[None], lmax=L - 1, spin=0, geometry="GL")[0] for x in maps])
+    ref = np.stack(
+        [ducc0.sht.experimental.analysis_2d(map=x[None], lmax=L - 1, spin=0, geometry="GL")[0] for x in maps]
+    )
     out = forward_sht(maps, L, "gl")
     np.testing.assert_allclose(to_ducc(out), ref, rtol=0, atol=1e-10 * np.abs(ref).max())
     assert np.all(np.triu(out, 1) == 0)
