@@ -29,6 +29,7 @@ from .._validation import check_choice, check_int
 __all__ = [
     "gauss_legendre_grid",
     "driscoll_healy_grid",
+    "driscoll_healy_weights",
     "healpix_rings",
     "sampling_grid",
     "grid_shape",
@@ -128,6 +129,11 @@ def driscoll_healy_weights(L):
 
     :math:`\sum_j a_j g(\theta_j) = \int_0^\pi g(\theta) \sin\theta \,d\theta` for every polynomial
     :math:`g` of :math:`\cos\theta` of degree below :math:`2L` (Driscoll & Healy 1994, Theorem 3).
+
+    Examples
+    --------
+    >>> float(round(driscoll_healy_weights(4).sum(), 12))
+    2.0
     """
     L = _check_L(L)
     theta = np.pi * (2 * np.arange(2 * L) + 1) / (4 * L)
