@@ -366,8 +366,14 @@ def inverse_sht(flm, L, sampling="gl"):
     batch = flm.shape[:-2]
     theta, weights, n_phi, plan = _ring_grid(L, sampling)
     flm = flm.reshape(-1, L, L)
-    maps = np.empty((flm.shape[0], plan.n_rings, n_phi))
-    for start, stop in _chunks(flm.shape[0], plan.n_rings * (n_phi // 2 + 1)):
+    chunks = _chunks(flm.shape[0], plan.n_rings * (n_phi // 2 + 1))
+    maps = None if len(chunks) == 1 else np.empty((flm.shape[0], plan.n_rings, n_phi))
+    for start, stop in chunks:
         G = _synthesis(flm[start:stop], plan, n_phi // 2 + 1)
-        maps[start:stop] = sp_fft.irfft(G, n=n_phi, axis=-1, norm="forward", workers=_fft_workers(G.size * 2))
+        part = sp_fft.irfft(G, n=n_phi, axis=-1, norm="forward", workers=_fft_workers(G.size * 2))
+        del G
+        if maps is None:
+            maps = part  # a single chunk: no copy
+        else:
+            maps[start:stop] = part
     return maps.reshape(*batch, *maps.shape[-2:])
