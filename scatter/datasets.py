@@ -827,7 +827,9 @@ def load_spherical_mnist(n_train=None, n_test=None, mode="NR/NR", data_dir=None,
     out = []
     for split, n, rotate, stream in zip(("train", "test"), (n_train, n_test), SPHERICAL_MNIST_MODES[mode], (0, 1)):
         images, labels = load_mnist(data_dir, split=split, n=n)
-        rotations = random_rotation_matrices(len(images), np.random.default_rng([random_state, stream])) if rotate else None
+        rotations = None
+        if rotate:
+            rotations = random_rotation_matrices(len(images), np.random.default_rng([random_state, stream]))
         out.append((project_on_sphere(images, bandwidth, rotations), labels))
     (X_train, y_train), (X_test, y_test) = out
     return X_train, X_test, y_train, y_test

@@ -250,7 +250,7 @@ def axisymmetric_filter_bank(L, lam=2.0, J0=0, J=None):
 
 
 def axisymmetric_convolve(flm, profile):
-    r"""Convolution with an axisymmetric kernel in harmonic space: :math:`(f \star \psi)_{\ell m} = \kappa_\ell f_{\ell m}`.
+    r"""Convolution with an axisymmetric kernel: :math:`(f \star \psi)_{\ell m} = \kappa_\ell f_{\ell m}`.
 
     Parameters
     ----------

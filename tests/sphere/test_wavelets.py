@@ -101,7 +101,9 @@ def test_frame_identity(L, lam, J0):
     np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("L, lam, J", [(2, 2.0, 0), (3, 2.0, 1), (32, 2.0, 5), (33, 2.0, 5), (34, 2.0, 6), (30, 3.0, 4)])
+@pytest.mark.parametrize(
+    "L, lam, J", [(2, 2.0, 0), (3, 2.0, 1), (32, 2.0, 5), (33, 2.0, 5), (34, 2.0, 6), (30, 3.0, 4)]
+)
 def test_default_J_is_the_smallest_covering_scale(L, lam, J):
     assert default_J(L, lam) == J
     assert lam**J >= L - 1 and (J == 0 or lam ** (J - 1) < L - 1)
@@ -201,7 +203,10 @@ def test_frame_identity_property(L, lam, J0):
 
 @pytest.mark.parametrize(
     "flm, profile, match",
-    [(np.ones((3, 4)), np.ones(4), r"flm must have shape \(\.\.\., L, L\)"), (np.ones((4, 4)), np.ones(3), "at least L=4")],
+    [
+        (np.ones((3, 4)), np.ones(4), r"flm must have shape \(\.\.\., L, L\)"),
+        (np.ones((4, 4)), np.ones(3), "at least L=4"),
+    ],
 )
 def test_convolve_bad_shapes_raise(flm, profile, match):
     with pytest.raises(ValueError, match=match):
