@@ -12,6 +12,7 @@ PIPELINES = {
     "textures": "textures",
     "mnist1d": "mnist1d",
     "rotated-mnist": "rotated_mnist",
+    "spherical-mnist": "spherical_mnist",
 }
 
 

@@ -748,3 +748,296 @@ class Scattering2D(_ScatteringTransformer):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scattering on the sphere
+
+__all__ += ["SphericalScattering"]
+
+_SPHERE_SAMPLINGS = ("gl", "dh")
+_SPHERE_OUTPUTS = ("invariant", "equivariant")
+
+
+def _sphere_bandlimit(n_features, sampling):
+    """The bandlimit ``L`` whose grid has ``n_features`` points (``L (2L - 1)`` for GL, ``4 L^2`` for DH), or None."""
+    if sampling == "gl":
+        L = (1 + math.isqrt(1 + 8 * n_features)) // 4
+        return L if L * (2 * L - 1) == n_features else None
+    L = math.isqrt(n_features // 4)
+    return L if 4 * L * L == n_features else None
+
+
+class SphericalScattering(TransformerMixin, BaseEstimator):
+    r"""Spherical scattering (rotation invariant or equivariant) as a scikit-learn transformer.
+
+    Each sample is a real map on a sphere grid, flattened (``n_features`` = number of grid points) or not
+    (``X`` of shape ``(n_samples, *grid)``); the output is :class:`scatter.sphere.scattering.SphericalScattering`
+    of it, flattened, with optional post-processing.
+
+    Parameters
+    ----------
+    L : int, optional
+        Bandlimit of the maps; ``None`` infers it in :meth:`fit` from the grid: ``n_features = L (2L - 1)``
+        (``"gl"``) or ``4 L^2`` (``"dh"``), or the trailing shape of a 3-D ``X``.
+    J0 : int, default 0
+        Coarsest wavelet scale (see the core class).
+    lam : float, default 2.0
+        Dilation factor :math:`\lambda > 1`.
+    max_order : {0, 1, 2}, default 2
+        Highest scattering order.
+    sampling : {"gl", "dh"}, default "gl"
+        Grid of the maps: Gauss-Legendre ``(L, 2L - 1)`` or Driscoll-Healy ``(2L, 2L)``.
+    output : {"invariant", "equivariant"}, default "invariant"
+        One rotation-invariant mean per path, or per path the low-passed map on the GL grid of bandlimit
+        :math:`\min(L, \lceil\lambda^{J_0}\rceil)`.
+    J : int, optional
+        Finest wavelet scale; ``None``: the smallest with :math:`\lambda^J \ge L - 1`.
+    oversampling : float, default 4.0
+        Bandlimit factor of the grids where the moduli are taken (accuracy of the invariance).
+    log_eps : float, optional
+        If set, orders 1 and 2 become :math:`\log(\epsilon + |S|)` (see Notes).
+    normalize_order2 : bool, default False
+        Divide every order-2 coefficient by its parent order-1 coefficient (``output="invariant"`` only).
+    normalize_eps : float, default 1e-6
+        The :math:`\epsilon_n > 0` of that division.
+    batch_size : int, default 256
+        Samples transformed at once; bounds the memory of :meth:`transform` beyond its output.
+    n_jobs : int, optional
+        Batches transformed concurrently, in threads (joblib semantics: ``None`` is 1, ``-1`` all CPUs).
+
+    Attributes
+    ----------
+    scattering_ : scatter.sphere.scattering.SphericalScattering
+        The transform, built in :meth:`fit`.
+    L_ : int
+        Bandlimit of the maps.
+    shape_ : tuple of int
+        Grid shape of one map.
+    n_features_in_ : int
+        Grid points per map.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame seen in :meth:`fit`, if they were all strings.
+    n_output_features_ : int
+        Number of output features.
+
+    Notes
+    -----
+    :math:`S f(p)` is the core output at path :math:`p` (``()``, ``(j1,)`` or ``(j1, j2)`` with
+    :math:`j_2 < j_1`, S2LET scales: :math:`j_2` is coarser). In order, each only if asked:
+
+    .. math::
+
+        \tilde S f(j_1, j_2) = \frac{S f(j_1, j_2)}{|S f(j_1)| + \epsilon_n}, \qquad
+        \log\big(\epsilon + |S f(p)|\big) \quad (p \ne ()).
+
+    Order 0, the mean (or low-pass) of the signed map, is left as it is by the logarithm.
+
+    Features are ordered by path, then (equivariant output) by ring and longitude of the output grid. Names:
+    ``order0``, ``order1_j1=3``, ``order2_j1=3_j2=1``, followed by ``_ring=2_lon=4`` for the equivariant
+    output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scatter.sklearn import SphericalScattering
+    >>> X = np.random.default_rng(0).standard_normal((4, 8 * 15))
+    >>> scattering = SphericalScattering().fit(X)
+    >>> scattering.L_, scattering.transform(X).shape
+    (8, (4, 11))
+    >>> scattering.get_feature_names_out()[:3].tolist()
+    ['order0', 'order1_j1=0', 'order1_j1=1']
+    """
+
+    def __init__(
+        self,
+        L=None,
+        J0=0,
+        lam=2.0,
+        max_order=2,
+        *,
+        sampling="gl",
+        output="invariant",
+        J=None,
+        oversampling=4.0,
+        log_eps=None,
+        normalize_order2=False,
+        normalize_eps=1e-6,
+        batch_size=256,
+        n_jobs=None,
+    ):
+        self.L = L
+        self.J0 = J0
+        self.lam = lam
+        self.max_order = max_order
+        self.sampling = sampling
+        self.output = output
+        self.J = J
+        self.oversampling = oversampling
+        self.log_eps = log_eps
+        self.normalize_order2 = normalize_order2
+        self.normalize_eps = normalize_eps
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+
+    def _flatten(self, X):
+        if not hasattr(X, "ndim"):
+            X = np.asarray(X)
+        if X.ndim == 3:
+            X = np.asarray(X)
+            return X.reshape(X.shape[0], X.shape[1] * X.shape[2]), X.shape[1:]
+        return X, None
+
+    def _check_params(self):
+        params = {
+            "sampling": check_choice(self.sampling, "sampling", _SPHERE_SAMPLINGS),
+            "output": check_choice(self.output, "output", _SPHERE_OUTPUTS),
+            "log_eps": _check_positive_real(self.log_eps, "log_eps", allow_none=True),
+            "normalize_order2": _check_bool(self.normalize_order2, "normalize_order2"),
+            "normalize_eps": _check_positive_real(self.normalize_eps, "normalize_eps"),
+            "batch_size": check_int(self.batch_size, "batch_size", min_value=1),
+            "n_jobs": _check_n_jobs(self.n_jobs),
+        }
+        if params["normalize_order2"] and params["output"] != "invariant":
+            raise ValueError("normalize_order2=True needs output='invariant'; got output='equivariant'")
+        return params
+
+    def _fit_bandlimit(self, n_features, sample_shape, sampling):
+        from .sphere.sampling import grid_shape
+
+        if self.L is not None:
+            L = check_int(self.L, "L", min_value=2)
+            shape = tuple(grid_shape(L, sampling))
+            if math.prod(shape) != n_features or (sample_shape is not None and tuple(sample_shape) != shape):
+                got = f"maps of shape {tuple(sample_shape)}" if sample_shape is not None else f"n_features={n_features}"
+                raise ValueError(f"X has {got}; L={L} with sampling={sampling!r} needs maps of shape {shape}")
+            return L
+        L = _sphere_bandlimit(n_features, sampling)
+        if L is None or L < 2 or (sample_shape is not None and tuple(sample_shape) != tuple(grid_shape(L, sampling))):
+            layout = "L (2L - 1)" if sampling == "gl" else "4 L^2"
+            raise ValueError(
+                f"L=None infers the bandlimit from the grid, but n_features={n_features} is no {sampling!r} grid "
+                f"of bandlimit L >= 2 (n_features = {layout}); pass L, or maps of shape (n_samples, *grid)"
+            )
+        return L
+
+    def fit(self, X, y=None):
+        """Validate the parameters, infer the bandlimit if needed and build the spherical scattering.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features) or (n_samples, *grid)
+            Training maps; only their shape is used.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        from .sphere.scattering import SphericalScattering as _Core
+
+        params = self._check_params()
+        X, sample_shape = self._flatten(X)
+        X = validate_data(self, X, dtype=list(_DTYPES))
+        L = self._fit_bandlimit(X.shape[1], sample_shape, params["sampling"])
+        core = _Core(
+            L, self.J0, self.lam, self.max_order, params["sampling"], params["output"], J=self.J,
+            oversampling=self.oversampling,
+        )
+        meta = core.meta()
+        labels = [f"order{len(p)}" + "".join(f"_j{i}={j}" for i, j in enumerate(p, 1)) for p in meta["key"]]
+        index = {key: c for c, key in enumerate(meta["key"])}
+        order2 = np.array([c for c, key in enumerate(meta["key"]) if len(key) == 2], dtype=np.intp)
+        parents = np.array([index[meta["key"][c][:1]] for c in order2], dtype=np.intp)
+        positions = core.output_shape[1:]
+        self.scattering_ = core
+        self.L_ = L
+        self.shape_ = core.grid_shape
+        self.n_output_features_ = core.n_channels * math.prod(positions)
+        self._params = params
+        self._layout = {"labels": labels, "positions": positions, "order2": order2, "parents": parents}
+        return self
+
+    def transform(self, X):
+        """Spherical scattering features of ``X``, one row per sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features) or (n_samples, *grid)
+            Maps, flattened or not. float32 input gives float32 features; other real input gives float64.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_output_features_)
+            Features in the order of :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        X, sample_shape = self._flatten(X)
+        if sample_shape is not None and tuple(sample_shape) != self.shape_:
+            raise ValueError(f"X has maps of shape {tuple(sample_shape)}; the transformer was fitted on {self.shape_}")
+        X = validate_data(self, X, reset=False, dtype=list(_DTYPES))
+        out = np.empty((X.shape[0], self.n_output_features_), X.dtype)
+        batch_size = self._params["batch_size"]
+        batches = [slice(start, start + batch_size) for start in range(0, X.shape[0], batch_size)]
+        n_jobs = effective_n_jobs(self._params["n_jobs"])
+        if n_jobs == 1 or len(batches) <= 1:
+            for batch in batches:
+                self._transform_batch(X[batch], out[batch])
+        else:
+            Parallel(n_jobs=n_jobs, require="sharedmem")(
+                delayed(self._transform_batch)(X[batch], out[batch]) for batch in batches
+            )
+        return out
+
+    def _transform_batch(self, X, out):
+        S = self.scattering_(X.reshape((X.shape[0],) + self.shape_))
+        params, layout = self._params, self._layout
+        if params["normalize_order2"]:
+            _normalize_order2(S, layout["order2"], layout["parents"], params["normalize_eps"])
+        if params["log_eps"] is not None:
+            moduli = S[:, 1:]
+            np.abs(moduli, out=moduli)
+            moduli += params["log_eps"]
+            np.log(moduli, out=moduli)
+        out[...] = S.reshape(out.shape)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features (see the class Notes).
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Checked against ``feature_names_in_`` (if set) and ``n_features_in_``; the names do not depend on it.
+
+        Returns
+        -------
+        ndarray of str, shape (n_output_features_,)
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    f"input_features should have length equal to number of features ({self.n_features_in_}), "
+                    f"got {len(input_features)}"
+                )
+            names_in = getattr(self, "feature_names_in_", None)
+            if names_in is not None and not np.array_equal(names_in, input_features):
+                raise ValueError("input_features is not equal to feature_names_in_")
+        positions = self._layout["positions"]
+        suffixes = _position_suffixes(positions, ("ring", "lon")) if positions else [""]
+        return np.array([label + suffix for label in self._layout["labels"] for suffix in suffixes], dtype=object)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_layout")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
