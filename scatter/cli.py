@@ -1,7 +1,7 @@
 """The ``scatter`` command line.
 
-- ``scatter run PIPELINE``: a classification pipeline (``digits``, ``mnist``, ``textures``, ``mnist1d``) with its
-  JSON/Markdown/PNG report;
+- ``scatter run PIPELINE [--head]``: a classification pipeline (``digits``, ``mnist``, ``textures``,
+  ``mnist1d``, ``rotated-mnist``, ``spherical-mnist``) with its JSON/Markdown/PNG report;
 - ``scatter extract INPUT OUTPUT --transform 1d|2d``: scattering features of a ``.npy``/``.npz`` file or a folder
   of images, in batches with bounded memory; with ``--scheduler local|ADDRESS``, on a Dask cluster, chunk by
   chunk (``.npy`` and ``.zarr`` inputs and outputs);

@@ -1,4 +1,4 @@
-"""Scattering on the sphere: sampling, spherical harmonic transform and rotations."""
+"""Scattering on the sphere: sampling, spherical harmonic transform, rotations, wavelets and scattering."""
 
 from .rotations import euler_from_matrix, matrix_from_euler, random_rotation, rotate_flm, wigner_d_small
 from .sampling import (
@@ -9,7 +9,23 @@ from .sampling import (
     healpix_rings,
     sampling_grid,
 )
+from .scattering import (
+    SphericalScattering,
+    cross_spectra,
+    modulus_bandlimits,
+    scattering_coefficients,
+    scattering_paths,
+    spherical_scattering,
+)
 from .sht import forward_sht, inverse_sht
+from .wavelets import (
+    axisymmetric_convolve,
+    axisymmetric_filter_bank,
+    default_J,
+    kernel_harmonics,
+    scale_kernel,
+    schwartz_bump,
+)
 
 __all__ = [
     "forward_sht",
@@ -25,4 +41,16 @@ __all__ = [
     "matrix_from_euler",
     "euler_from_matrix",
     "random_rotation",
+    "schwartz_bump",
+    "scale_kernel",
+    "default_J",
+    "axisymmetric_filter_bank",
+    "axisymmetric_convolve",
+    "kernel_harmonics",
+    "SphericalScattering",
+    "spherical_scattering",
+    "scattering_coefficients",
+    "cross_spectra",
+    "scattering_paths",
+    "modulus_bandlimits",
 ]
