@@ -38,6 +38,7 @@ from scatter.stability import (
     RandomConvNet,
     WaveletCoefficients,
     as_feature_map,
+    invariance_curve,
     lipschitz_ratio,
     stability_from_features,
 )
@@ -54,6 +55,9 @@ ANGLES = (5.0, 10.0, 20.0, 45.0, 90.0, 180.0)
 LOG_EPS = 1e-3
 #: Independent draws at the headline displacement.
 N_REPEATS = 3
+#: The S^2 invariance curves: bandlimit of the Gauss-Legendre grid (maps bandlimited at half of it), number of
+#: random maps, and rotation angles (degrees, about random axes).
+SPHERE_L, SPHERE_MAPS, SPHERE_ANGLES = 32, 12, (5.0, 20.0, 45.0, 90.0, 180.0)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -303,6 +307,7 @@ def run_stability_benchmark(
     results = []
     for name, factory in progress(reps, total=len(reps), desc="representations", quiet=quiet, unit="rep"):
         results.append(measure(name, factory, x, draws, translated, rotated, split=split, random_state=random_state))
+    sphere = sphere_invariance(random_state=random_state)
     report = {
         "benchmark": "stability",
         "dataset": dataset,
@@ -326,11 +331,75 @@ def run_stability_benchmark(
         "angles": list(ANGLES),
         "accuracy_split": None if split is None else [len(split[0]), len(split[2])],
         "results": results,
+        "sphere": sphere,
         "seconds": time.perf_counter() - start,
         "environment": {"scatter": __version__, "python": platform.python_version(), "machine": platform.machine()},
     }
     write_report(out, report)
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SO(3): invariance on the sphere
+
+
+def _power_spectrum(maps, L):
+    """Energy per degree, sum_m |f_lm|^2 (both signs of m): an exact rotation invariant."""
+    from scatter.sphere import forward_sht
+
+    flm = forward_sht(maps, L)
+    weights = np.full(L, 2.0)
+    weights[0] = 1.0
+    return np.einsum("blm,m->bl", np.abs(flm) ** 2, weights)
+
+
+def sphere_invariance(L=SPHERE_L, n_maps=SPHERE_MAPS, angles=SPHERE_ANGLES, random_state=0):
+    r"""Invariance curves on :math:`S^2`: relative change of representations of random maps against rotations.
+
+    Maps: white spectra bandlimited at :math:`L/2` on the Gauss-Legendre grid of bandlimit ``L``. For each
+    angle, each map is rotated exactly in harmonic space (Wigner-D) by that angle about an axis drawn
+    uniformly (:func:`scatter.distortions.rotations_by_angle`, :func:`scatter.distortions.rotate_sphere`).
+
+    Returns
+    -------
+    dict
+        ``L``, ``n_maps``, ``angles`` and ``curves``: representation name -> median
+        :math:`\|f(Rx) - f(x)\| / \|f(x)\|` per angle. The maps themselves change by order one; their power
+        spectrum is an exact invariant (the error floor); spherical scattering's invariant output is invariant
+        up to the sampling of its moduli (``oversampling``).
+    """
+    from scatter import SphericalScattering
+    from scatter.sphere import inverse_sht, rotate_flm, forward_sht
+
+    rng = np.random.default_rng(random_state)
+    half = L // 2
+    flm = np.zeros((n_maps, L, L), complex)
+    ell, m = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
+    band = (m <= ell) & (ell < half)
+    flm[:, band] = rng.standard_normal((n_maps, band.sum())) + 1j * rng.standard_normal((n_maps, band.sum()))
+    flm[:, :, 0] = flm[:, :, 0].real
+    maps = inverse_sht(flm, L)
+
+    def rotate(signal, matrix):
+        return inverse_sht(rotate_flm(forward_sht(signal, L), matrix), L)
+
+    representations = {
+        "map": lambda x: x.reshape(len(x), -1),
+        "power spectrum": lambda x: _power_spectrum(x, L),
+        "spherical scattering, oversampling 2": SphericalScattering(L, oversampling=2.0),
+        "spherical scattering, oversampling 4 (default)": SphericalScattering(L),
+    }
+    curves = {}
+    for name, f in representations.items():
+        curves[name] = invariance_curve(
+            lambda x: np.asarray(f(x), dtype=np.float64).reshape(len(x), -1),
+            maps,
+            lambda x, angle: dist.rotate_sphere(
+                x, dist.rotations_by_angle(angle, len(x), random_state=rng.integers(2**32)), rotate
+            ),
+            angles,
+        ).tolist()
+    return {"L": L, "n_maps": n_maps, "angles": list(angles), "curves": curves}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -411,6 +480,16 @@ def plot_report(report, out):
         _log_axes(ax, xlabel, ylabel, f"{report['dataset']}: {title}")
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.03, 0.5))
         figures.append(_save_png(fig, out / f"{name}.png").name)
+    sphere = report.get("sphere")
+    if sphere:
+        fig = _figure(figsize=(9, 4.5))
+        fig.subplots_adjust(left=0.1, right=0.62, bottom=0.13)
+        ax = fig.subplots()
+        for name, curve in sphere["curves"].items():
+            ax.plot(sphere["angles"], np.maximum(curve, 1e-17), marker="o", label=name)
+        _log_axes(ax, "rotation angle (degrees)", change, f"S²: invariance to rotations (L = {sphere['L']})")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.03, 0.5))
+        figures.append(_save_png(fig, out / "invariance_sphere.png").name)
     return figures
 
 
@@ -483,6 +562,18 @@ def markdown_report(report):
         "",
         "Scattering: scatter's `Scattering2D` (L = 8, Kymatio's mirror padding); order m is the whole feature "
         "vector of orders 0 to m, as Kymatio outputs it (J = 1 has no order-2 path, so its two rows agree).",
+        "",
+    ]
+    sphere = report["sphere"]
+    lines += [f"## Invariance to rotations on the sphere: median ‖f(Rx) − f(x)‖ / ‖f(x)‖", ""]
+    lines += ["| representation | " + " | ".join(f"{a:g}°" for a in sphere["angles"]) + " |"]
+    lines += ["| --- |" + " ---: |" * len(sphere["angles"])]
+    for name, curve in sphere["curves"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.1e}" for v in curve) + " |")
+    lines += [
+        "",
+        f"{sphere['n_maps']} random maps bandlimited at {sphere['L'] // 2} on the Gauss–Legendre grid of bandlimit "
+        f"{sphere['L']}, each rotated exactly (Wigner-D) about a uniformly drawn axis.",
         "",
     ]
     lines += [f"![{name}]({name})" for name in report["figures"]]

@@ -34,7 +34,7 @@ def test_exit_status_and_files(digits_run):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         ["report.json", "report.md", "stability_sweep.png", "lipschitz.png", "invariance_translation.png",
-         "invariance_rotation.png"]
+         "invariance_rotation.png", "invariance_sphere.png"]
     )
     for name in names:
         if name.endswith(".png"):
@@ -96,3 +96,19 @@ def test_too_few_images_is_a_clean_error(capsys, tmp_path):
     assert status == 2
     assert err.startswith("scatter: error: ") and "n_images" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_sphere_invariance_in_the_report(digits_run):
+    """SO(3): the power spectrum is an exact invariant (the floor), the maps are not invariant at all, and the
+    spherical scattering's invariant output changes by less than 1e-3 (maps bandlimited at L/2, L = 32)."""
+    _, out = digits_run
+    sphere = json.loads((out / "report.json").read_text())["sphere"]
+    assert sphere["L"] == bench.SPHERE_L and sphere["angles"] == list(bench.SPHERE_ANGLES)
+    curves = sphere["curves"]
+    assert max(curves["power spectrum"]) < 1e-12
+    assert min(curves["map"][1:]) > 0.5  # rotations by 20 degrees or more move a random map by order one
+    assert max(curves["spherical scattering, oversampling 4 (default)"]) < 1e-3
+    # Coarser moduli (oversampling 2) are less invariant.
+    coarse, default = curves["spherical scattering, oversampling 2"], curves["spherical scattering, oversampling 4 (default)"]
+    assert min(coarse) > max(default)
+    assert "Invariance to rotations on the sphere" in (out / "report.md").read_text()
