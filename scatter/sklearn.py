@@ -112,6 +112,37 @@ def _validation_dtype(X):
     return list(_DTYPES)
 
 
+def _flatten_grids(X):
+    """``X`` as ``(n_samples, n_features)`` for scikit-learn's validation (which takes 2-D input only), and the
+    per-sample grid shape when ``X`` came as ``(n_samples, A, B)`` images or maps (``None`` otherwise)."""
+    if not hasattr(X, "ndim"):  # lists, array-likes: DataFrames and sparse matrices have an ndim
+        X = np.asarray(X)
+    if X.ndim == 3:
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], X.shape[1] * X.shape[2]), X.shape[1:]
+    return X, None
+
+
+def _image_shape(shape, n_features, sample_shape):
+    """The image shape ``(M, N)``: ``shape`` checked against the data, else the images' own, else a square."""
+    if shape is not None:
+        checked = check_shape(shape, "shape", 2)
+        if sample_shape is not None and sample_shape != checked:
+            raise ValueError(f"X has images of shape {sample_shape}; shape={shape!r}")
+        if math.prod(checked) != n_features:
+            raise ValueError(f"X has n_features={n_features}; shape={shape!r} needs {math.prod(checked)}")
+        return checked
+    if sample_shape is not None:
+        return sample_shape
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(
+            f"shape=None infers square images from flattened input, but n_features={n_features} is not a "
+            "perfect square; pass shape=(M, N) or images of shape (n_samples, M, N)"
+        )
+    return (side, side)
+
+
 def _parent_channels(meta):
     """Order-2 channels and the order-1 channel of each one's first wavelet (its parent), from ``meta["key"]``."""
     index = {key: c for c, key in enumerate(meta["key"])}
@@ -200,10 +231,11 @@ def _postprocess(S, layout, params):
 
 
 class _ScatteringTransformer(TransformerMixin, BaseEstimator):
-    """Fit, batched transform, feature names and tags shared by :class:`Scattering1D` and :class:`Scattering2D`.
+    """Fit, batched transform, feature names and tags shared by the scattering transformers.
 
     Subclasses define ``_fit_shape`` (the signal shape from ``X``) and ``_build`` (the transform and the
-    layout of the post-processed channels), and may override ``_flatten`` and ``_check_params``.
+    layout of the post-processed channels), and may override ``_flatten`` and ``_check_params``;
+    :class:`SphericalScattering` overrides ``fit`` (its grid and bandlimit replace ``J`` and ``shape``).
     """
 
     def _flatten(self, X):
@@ -691,13 +723,7 @@ class Scattering2D(_ScatteringTransformer):
         self.n_jobs = n_jobs
 
     def _flatten(self, X):
-        # Images (n_samples, M, N) are flattened for scikit-learn's validation, which takes 2-D input only.
-        if not hasattr(X, "ndim"):  # lists, array-likes: DataFrames and sparse matrices have an ndim
-            X = np.asarray(X)
-        if X.ndim == 3:
-            X = np.asarray(X)
-            return X.reshape(X.shape[0], X.shape[1] * X.shape[2]), X.shape[1:]
-        return X, None
+        return _flatten_grids(X)
 
     def _check_params(self):
         params = super()._check_params()
@@ -705,22 +731,7 @@ class Scattering2D(_ScatteringTransformer):
         return params
 
     def _fit_shape(self, n_features, sample_shape):
-        if self.shape is not None:
-            shape = check_shape(self.shape, "shape", 2)
-            if sample_shape is not None and sample_shape != shape:
-                raise ValueError(f"X has images of shape {sample_shape}; shape={self.shape!r}")
-            if math.prod(shape) != n_features:
-                raise ValueError(f"X has n_features={n_features}; shape={self.shape!r} needs {math.prod(shape)}")
-            return shape
-        if sample_shape is not None:
-            return sample_shape
-        side = math.isqrt(n_features)
-        if side * side != n_features:
-            raise ValueError(
-                f"shape=None infers square images from flattened input, but n_features={n_features} is not a "
-                "perfect square; pass shape=(M, N) or images of shape (n_samples, M, N)"
-            )
-        return (side, side)
+        return _image_shape(self.shape, n_features, sample_shape)
 
     def _build(self, shape, orientation, n_threads):
         scattering = grid.Scattering2D(
@@ -768,7 +779,7 @@ def _sphere_bandlimit(n_features, sampling):
     return L if 4 * L * L == n_features else None
 
 
-class SphericalScattering(TransformerMixin, BaseEstimator):
+class SphericalScattering(_ScatteringTransformer):
     r"""Spherical scattering (rotation invariant or equivariant) as a scikit-learn transformer.
 
     Each sample is a real map on a sphere grid, flattened (``n_features`` = number of grid points) or not
@@ -880,16 +891,16 @@ class SphericalScattering(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
 
+    _position_axes = ("ring", "lon")
+
     def _flatten(self, X):
-        if not hasattr(X, "ndim"):
-            X = np.asarray(X)
-        if X.ndim == 3:
-            X = np.asarray(X)
-            return X.reshape(X.shape[0], X.shape[1] * X.shape[2]), X.shape[1:]
-        return X, None
+        return _flatten_grids(X)
 
     def _check_params(self):
+        # Orientation pooling and spatial averaging are the grid transforms'; the maps keep their positions.
         params = {
+            "orientation": "none",
+            "spatial": "local",
             "sampling": check_choice(self.sampling, "sampling", _SPHERE_SAMPLINGS),
             "output": check_choice(self.output, "output", _SPHERE_OUTPUTS),
             "log_eps": _check_positive_real(self.log_eps, "log_eps", allow_none=True),
@@ -960,84 +971,7 @@ class SphericalScattering(TransformerMixin, BaseEstimator):
         self._layout = {"labels": labels, "positions": positions, "order2": order2, "parents": parents}
         return self
 
-    def transform(self, X):
-        """Spherical scattering features of ``X``, one row per sample.
-
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, n_features) or (n_samples, *grid)
-            Maps, flattened or not. float32 input gives float32 features; other real input gives float64.
-
-        Returns
-        -------
-        ndarray, shape (n_samples, n_output_features_)
-            Features in the order of :meth:`get_feature_names_out`.
-        """
-        check_is_fitted(self)
-        X, sample_shape = self._flatten(X)
-        if sample_shape is not None and tuple(sample_shape) != self.shape_:
-            raise ValueError(f"X has maps of shape {tuple(sample_shape)}; the transformer was fitted on {self.shape_}")
-        X = validate_data(self, X, reset=False, dtype=list(_DTYPES))
-        out = np.empty((X.shape[0], self.n_output_features_), X.dtype)
-        batch_size = self._params["batch_size"]
-        batches = [slice(start, start + batch_size) for start in range(0, X.shape[0], batch_size)]
-        n_jobs = effective_n_jobs(self._params["n_jobs"])
-        if n_jobs == 1 or len(batches) <= 1:
-            for batch in batches:
-                self._transform_batch(X[batch], out[batch])
-        else:
-            Parallel(n_jobs=n_jobs, require="sharedmem")(
-                delayed(self._transform_batch)(X[batch], out[batch]) for batch in batches
-            )
-        return out
-
-    def _transform_batch(self, X, out):
-        S = self.scattering_(X.reshape((X.shape[0],) + self.shape_))
-        params, layout = self._params, self._layout
-        if params["normalize_order2"]:
-            _normalize_order2(S, layout["order2"], layout["parents"], params["normalize_eps"])
-        if params["log_eps"] is not None:
-            moduli = S[:, 1:]
-            np.abs(moduli, out=moduli)
-            moduli += params["log_eps"]
-            np.log(moduli, out=moduli)
-        out[...] = S.reshape(out.shape)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features (see the class Notes).
-
-        Parameters
-        ----------
-        input_features : array-like of str, optional
-            Checked against ``feature_names_in_`` (if set) and ``n_features_in_``; the names do not depend on it.
-
-        Returns
-        -------
-        ndarray of str, shape (n_output_features_,)
-        """
-        check_is_fitted(self)
-        if input_features is not None:
-            input_features = np.asarray(input_features, dtype=object)
-            if len(input_features) != self.n_features_in_:
-                raise ValueError(
-                    f"input_features should have length equal to number of features ({self.n_features_in_}), "
-                    f"got {len(input_features)}"
-                )
-            names_in = getattr(self, "feature_names_in_", None)
-            if names_in is not None and not np.array_equal(names_in, input_features):
-                raise ValueError("input_features is not equal to feature_names_in_")
-        positions = self._layout["positions"]
-        suffixes = _position_suffixes(positions, ("ring", "lon")) if positions else [""]
-        return np.array([label + suffix for label in self._layout["labels"] for suffix in suffixes], dtype=object)
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "_layout")
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.requires_fit = True
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
         tags.input_tags.three_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

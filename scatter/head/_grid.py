@@ -16,8 +16,8 @@ from torch.nn import functional
 
 from .. import grid
 from .._progress import progress
-from .._validation import check_choice, check_int, check_shape
-from ..sklearn import _rotation_orbits
+from .._validation import check_choice, check_int
+from ..sklearn import _flatten_grids, _image_shape, _rotation_orbits
 
 __all__ = ["CyclicConv2d", "CyclicHead2D", "ScatteringHeadClassifier", "orientation_tensor"]
 
@@ -337,31 +337,6 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
 
     # -- input -------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _flatten(X):
-        if not hasattr(X, "ndim"):
-            X = np.asarray(X)
-        if X.ndim == 3:
-            X = np.asarray(X)
-            return X.reshape(X.shape[0], -1), X.shape[1:]
-        return X, None
-
-    def _fit_shape(self, n_features, sample_shape):
-        if self.shape is not None:
-            shape = check_shape(self.shape, "shape", 2)
-            if math.prod(shape) != n_features or (sample_shape is not None and sample_shape != shape):
-                raise ValueError(f"X has n_features={n_features}; shape={self.shape!r} needs {math.prod(shape)}")
-            return shape
-        if sample_shape is not None:
-            return sample_shape
-        side = math.isqrt(n_features)
-        if side * side != n_features:
-            raise ValueError(
-                f"shape=None infers square images from flattened input, but n_features={n_features} is not a "
-                "perfect square; pass shape=(M, N) or images of shape (n_samples, M, N)"
-            )
-        return (side, side)
-
     def _features(self, X):
         """Orientation tensors of the images ``X`` (n, H W), as float32 torch tensors, in batches."""
         S, J, L = self.scattering_, self.scattering_.J, self.scattering_.L
@@ -414,10 +389,10 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
         self : object
         """
         p = self._check_params()
-        X, sample_shape = self._flatten(X)
+        X, sample_shape = _flatten_grids(X)
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         check_classification_targets(y)
-        shape = self._fit_shape(X.shape[1], sample_shape)
+        shape = _image_shape(self.shape, X.shape[1], sample_shape)
         if 2 ** p["J"] > min(shape):
             raise ValueError(
                 f"J={p['J']} needs images of at least 2^J = {2 ** p['J']} pixels per side; got shape {shape} "
@@ -484,7 +459,7 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         check_is_fitted(self)
-        X, sample_shape = self._flatten(X)
+        X, sample_shape = _flatten_grids(X)
         if sample_shape is not None and sample_shape != self.shape_:
             raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
