@@ -100,16 +100,19 @@ def _load_input(path, key):
     raise CommandError(f"{path}: expected a .npy or .npz file or a folder of images")
 
 
-def _build_transform(args, signal_shape):
-    from . import grid
+def _build_transform(args, signal_shape, module=None):
+    """The transform the options ask for, from ``module``: :mod:`scatter.grid` (the default) or
+    :mod:`scatter.sklearn` (whose transformers take the same arguments and give the same features)."""
+    if module is None:
+        from . import grid as module
 
     if args.transform == "2d":
         if len(signal_shape) != 2:
             raise CommandError(f"--transform 2d needs images (n, H, W); got samples of shape {signal_shape}")
-        return grid.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order)
+        return module.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order)
     if len(signal_shape) != 1:
         raise CommandError(f"--transform 1d needs signals (n, N); got samples of shape {signal_shape}")
-    return grid.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
+    return module.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
 
 
 def _check_finite(flat, start, batch_size, source):
@@ -272,19 +275,6 @@ def _finite_chunk(block, source, block_info=None):
     return block
 
 
-def _dask_transformer(args, signal_shape):
-    """The scikit-learn transformer whose features equal those of :func:`_build_transform`'s transform."""
-    from . import sklearn
-
-    if args.transform == "2d":
-        if len(signal_shape) != 2:
-            raise CommandError(f"--transform 2d needs images (n, H, W); got samples of shape {signal_shape}")
-        return sklearn.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order)
-    if len(signal_shape) != 1:
-        raise CommandError(f"--transform 1d needs signals (n, N); got samples of shape {signal_shape}")
-    return sklearn.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
-
-
 #: Dask settings of the workers that ``--scheduler local`` starts. Without a dashboard, the statistical profiler
 #: only costs time (it samples the computing thread's stack every 10 ms). Distributed sets MALLOC_TRIM_THRESHOLD_
 #: in its workers' environment to return freed memory to the OS eagerly, which also fixes glibc's mmap threshold
@@ -363,7 +353,9 @@ def _extract_on_dask(args):
         raise CommandError(f"{args.input}: expected real numbers; got dtype {data.dtype}")
     dtype = np.float32 if data.dtype.kind == "f" and data.dtype.itemsize <= 4 else np.float64  # as the transforms
     data = data.astype(dtype).map_blocks(_finite_chunk, str(args.input), dtype=dtype)
-    transformer = _dask_transformer(args, data.shape[1:]).fit(data)
+    from . import sklearn
+
+    transformer = _build_transform(args, data.shape[1:], sklearn).fit(data)
     features = transformer.transform(data)
     n_samples, n_features = features.shape
     rows = np.cumsum((0,) + features.chunks[0][:-1])

@@ -7,8 +7,6 @@ measure; MNIST's own labels (``load_mnist``); the report read back from disk.
 """
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,19 +16,7 @@ from pipelines import PIPELINES, get_pipeline
 from scatter.cli import main
 from scatter.datasets import load_mnist, load_spherical_mnist, project_on_sphere, random_rotation_matrices
 
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def _mnist_dir():
-    candidates = []
-    if os.environ.get("SCATTER_DATA"):
-        root = Path(os.environ["SCATTER_DATA"])
-        candidates += [root, root / "mnist"]
-    candidates.append(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist")
-    for directory in candidates:
-        if all((directory / f"{n}.gz").is_file() or (directory / n).is_file() for n in MNIST_FILES):
-            return directory
-    return None
+from tests.test_pipelines import _mnist_dir
 
 
 needs_mnist = pytest.mark.skipif(
