@@ -5,6 +5,7 @@ rule as ``speed.py``); the file is written atomically. Children run in fresh int
 ``RESULT {json}`` line, as in ``speed.py``.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -82,3 +83,16 @@ def markdown_table(header, rows):
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
+
+
+def add_output_options(parser, section):
+    """The options every benchmark script takes: ``--write-results`` (its ``section`` of RESULTS.md) and the
+    hidden ``--child`` of :func:`run_child`."""
+    parser.add_argument(
+        "--write-results",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"update the {section} of benchmarks/RESULTS.md (default: yes, except with --quick)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser

@@ -404,14 +404,7 @@ def build_parser():
     parser.add_argument("--budget", type=float, default=60.0, help="stop repeating after this many seconds (default 60)")
     parser.add_argument("--quick", action="store_true", help=f"batches / {speed.QUICK_DIVISOR}, no writing")
     parser.add_argument("--breakdown", action="store_true", help="also time the replay of each FFT function alone")
-    parser.add_argument(
-        "--write-results",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="update the FFT limit section of benchmarks/RESULTS.md (default: yes, except with --quick)",
-    )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    return parser
+    return _results.add_output_options(parser, "FFT limit section")
 
 
 def main(argv=None):

@@ -210,14 +210,7 @@ def build_parser():
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--quick", action="store_true", help=f"first {QUICK_N} images only, no writing")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace NumPy/Python allocations (slow)")
-    parser.add_argument(
-        "--write-results",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="update the Memory section of benchmarks/RESULTS.md (default: yes, except with --quick)",
-    )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    return parser
+    return _results.add_output_options(parser, "Memory section")
 
 
 def main(argv=None):

@@ -255,14 +255,7 @@ def build_parser():
     parser.add_argument("--no-numpy", action="store_true", help="skip Kymatio's NumPy frontend")
     parser.add_argument("--quick", action="store_true", help="smoke run: small sweeps, short calls, no writing")
     parser.add_argument("--png", type=Path, help=f"figure path (default {PNG_PATH.name} beside this script)")
-    parser.add_argument(
-        "--write-results",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="update the Scaling section of benchmarks/RESULTS.md and the figure (default: yes, except --quick)",
-    )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    return parser
+    return _results.add_output_options(parser, "Scaling section and the figure")
 
 
 def main(argv=None):

@@ -51,15 +51,15 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402
+
 SECTION_TITLE = "## Speed (benchmarks/speed.py)"
 
 #: Items in the first (warm-up) call, and in the float64 accuracy check.
@@ -235,7 +235,7 @@ def child_main(job):
         result = measure(workload, job["implementation"], job["repeats"], job["budget_s"])
     else:
         result = check_accuracy(workload)
-    print("RESULT " + json.dumps(result))
+    _results.print_result(result)
     return 0
 
 
@@ -246,16 +246,7 @@ def child_main(job):
 
 def run_child(job):
     """Run a job in a fresh interpreter; its result dict, or ``{"error": ...}`` when it failed."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {CHILD_TIMEOUT_S} s"}
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-    return {"error": lines[-1] if lines else f"exit code {done.returncode}"}
+    return _results.run_child(Path(__file__).resolve(), job, CHILD_TIMEOUT_S)
 
 
 def summarize(timing, batch):
@@ -368,16 +359,6 @@ def table_rows(workloads, results, implementations):
     return rows
 
 
-def markdown_table(header, rows):
-    """A Markdown table with columns padded so it also reads well in a terminal."""
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-
-    def line(cells):
-        return "| " + " | ".join(str(c).ljust(n) for c, n in zip(cells, widths)) + " |"
-
-    return "\n".join([line(header), line(["-" * n for n in widths]), *map(line, rows)])
-
-
 RESULTS_HEADER = [
     "Workload",
     "Implementation",
@@ -423,7 +404,7 @@ def target_rows(results):
 
 def targets_table(results):
     rows = target_rows(results)
-    return markdown_table(TARGET_HEADER, rows) if rows else "(none of W1-W3 was run)"
+    return _results.markdown_table(TARGET_HEADER, rows) if rows else "(none of W1-W3 was run)"
 
 
 TARGET_HEADER = [
@@ -491,7 +472,7 @@ def report(workloads, results, implementations, info, numba_info, loads, args, s
         "measurements, so values up to the core count are expected, and well above it other processes were "
         "competing for the CPU and the figures are perturbed.",
         "",
-        markdown_table(RESULTS_HEADER, table_rows(workloads, results, implementations)),
+        _results.markdown_table(RESULTS_HEADER, table_rows(workloads, results, implementations)),
         "",
         "Issue targets (scatter at least as fast as Kymatio torch CPU on W1-W3):",
         "",
@@ -499,33 +480,6 @@ def report(workloads, results, implementations, info, numba_info, loads, args, s
         "",
     ]
     return "\n".join(parts)
-
-
-def replace_section(text, section):
-    """``text`` with its Speed section replaced by ``section`` (or ``section`` appended)."""
-    lines = text.splitlines()
-    try:
-        start = lines.index(SECTION_TITLE)
-    except ValueError:
-        return text.rstrip("\n") + "\n\n" + section if text.strip() else "# Benchmark results\n\n" + section
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:])
-    return (before + "\n\n" if before else "") + section + ("\n" + after + "\n" if after else "")
-
-
-def write_results(section, path=RESULTS_PATH):
-    """Write ``section`` into ``path`` atomically (temporary file in the same folder, then rename)."""
-    text = path.read_text() if path.exists() else ""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(replace_section(text, section))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def select_workloads(args):
@@ -565,14 +519,7 @@ def build_parser():
     )
     parser.add_argument("--quick", action="store_true", help=f"batches / {QUICK_DIVISOR}, W1-W3 only, no writing")
     parser.add_argument("--no-torch", action="store_true", help="skip Kymatio's torch frontend")
-    parser.add_argument(
-        "--write-results",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="update the Speed section of benchmarks/RESULTS.md (default: yes, except with --quick)",
-    )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    return parser
+    return _results.add_output_options(parser, "Speed section")
 
 
 def main(argv=None):
@@ -601,8 +548,8 @@ def main(argv=None):
     section = report(workloads, results, implementations, info, threading_info(results), loads, args, seconds)
     print(section)
     if args.write_results if args.write_results is not None else not args.quick:
-        write_results(section)
-        log(f"wrote {RESULTS_PATH}")
+        _results.write_section(SECTION_TITLE, section)
+        log(f"wrote {_results.RESULTS_PATH}")
     return 0
 
 
