@@ -369,7 +369,7 @@ def sphere_invariance(L=SPHERE_L, n_maps=SPHERE_MAPS, angles=SPHERE_ANGLES, rand
         up to the sampling of its moduli (``oversampling``).
     """
     from scatter import SphericalScattering
-    from scatter.sphere import inverse_sht, rotate_flm, forward_sht
+    from scatter.sphere import default_oversampling, forward_sht, inverse_sht, rotate_flm
 
     rng = np.random.default_rng(random_state)
     half = L // 2
@@ -387,7 +387,7 @@ def sphere_invariance(L=SPHERE_L, n_maps=SPHERE_MAPS, angles=SPHERE_ANGLES, rand
         "map": lambda x: x.reshape(len(x), -1),
         "power spectrum": lambda x: _power_spectrum(x, L),
         "spherical scattering, oversampling 2": SphericalScattering(L, oversampling=2.0),
-        "spherical scattering, oversampling 4 (default)": SphericalScattering(L),
+        f"spherical scattering, oversampling {default_oversampling(L):g} (default)": SphericalScattering(L),
     }
     curves = {}
     for name, f in representations.items():

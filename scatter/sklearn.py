@@ -804,8 +804,9 @@ class SphericalScattering(_ScatteringTransformer):
         :math:`\min(L, \lceil\lambda^{J_0}\rceil)`.
     J : int, optional
         Finest wavelet scale; ``None``: the smallest with :math:`\lambda^J \ge L - 1`.
-    oversampling : float, default 4.0
-        Bandlimit factor of the grids where the moduli are taken (accuracy of the invariance).
+    oversampling : float, optional
+        Bandlimit factor of the grids where the moduli are taken (accuracy of the invariance); ``None``:
+        :func:`scatter.sphere.scattering.default_oversampling`, ``max(4, 128 / L)``.
     log_eps : float, optional
         If set, orders 1 and 2 become :math:`\log(\epsilon + |S|)` (see Notes).
     normalize_order2 : bool, default False
@@ -870,7 +871,7 @@ class SphericalScattering(_ScatteringTransformer):
         sampling="gl",
         output="invariant",
         J=None,
-        oversampling=4.0,
+        oversampling=None,
         log_eps=None,
         normalize_order2=False,
         normalize_eps=1e-6,

@@ -12,6 +12,7 @@ from .sampling import (
 from .scattering import (
     SphericalScattering,
     cross_spectra,
+    default_oversampling,
     modulus_bandlimits,
     scattering_coefficients,
     scattering_paths,
@@ -53,4 +54,5 @@ __all__ = [
     "cross_spectra",
     "scattering_paths",
     "modulus_bandlimits",
+    "default_oversampling",
 ]

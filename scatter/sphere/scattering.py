@@ -37,10 +37,13 @@ Multiresolution
 ---------------
 The modulus of a bandlimited map is not bandlimited: it is computed where its wavelet lives. For each
 wavelet :math:`j` of bandlimit :math:`L_j = \min(L, \lceil\lambda^{j+1}\rceil)`, the filtered coefficients
-are synthesised on the Gauss-Legendre grid of bandlimit :math:`M_j = \lceil o\, L_j\rceil` (:math:`o` the
-``oversampling``), the modulus is taken there and analysed back at bandlimit :math:`M_j`; the next layer
-(coarser, :math:`L_{j_2} \le L_{j_1}`) only needs its first :math:`L_{j_2}` degrees. Analysing a map that is
-not bandlimited aliases its degrees :math:`\ge M_j` onto lower ones: this is the usual approximation, and it is
+are synthesised on the Gauss-Legendre rings of bandlimit :math:`M_j = \lceil o\, L_j\rceil` (:math:`o` the
+``oversampling``, :func:`default_oversampling` by default), with the smallest fast FFT length of longitudes
+that is at least :math:`2 M_j - 1` (the quadrature stays exact for bandlimit :math:`M_j`), and the modulus is
+taken there. Only the degrees that are read later are analysed back: those of the coarser wavelets
+:math:`j_2 < j_1` (:math:`L_{j_2} \le L_{j_1} / \lambda`) and of the output (the mean, or :math:`L_\phi`);
+the synthesis runs over the :math:`L_j` degrees of the filtered map only. Analysing a map that is not
+bandlimited aliases its degrees :math:`\ge M_j` onto lower ones: this is the usual approximation, and it is
 what breaks exact invariance; its size, measured by the tests and the benchmark, falls as :math:`o` grows.
 """
 
@@ -52,6 +55,7 @@ import numpy as np
 from scipy import special
 
 from .._validation import check_choice, check_int
+from .sht import _GL_FAST, _ring_analysis as analysis, _ring_synthesis as synthesis, forward_sht
 from .wavelets import axisymmetric_filter_bank
 
 __all__ = [
@@ -61,19 +65,15 @@ __all__ = [
     "cross_spectra",
     "scattering_paths",
     "modulus_bandlimits",
+    "default_oversampling",
 ]
 
 _OUTPUTS = ("invariant", "equivariant")
 _SAMPLINGS = ("gl", "dh")
-#: Default ``oversampling``: the modulus maps at twice the wavelet's bandlimit (see the module docstring).
+#: Smallest default ``oversampling`` (:func:`default_oversampling`).
 DEFAULT_OVERSAMPLING = 4.0
 
 
-def _sht():
-    # Imported on use: the harmonic transforms live in sibling modules built alongside this one.
-    from .sht import forward_sht, inverse_sht
-
-    return forward_sht, inverse_sht
 
 
 def _grid_shape(L, sampling):
@@ -82,13 +82,32 @@ def _grid_shape(L, sampling):
     return tuple(grid_shape(L, sampling))
 
 
-def _check_oversampling(oversampling):
+def default_oversampling(L):
+    r"""Default ``oversampling`` for input bandlimit ``L``: :math:`o = \max(4, 128 / L)`.
+
+    Small bandlimits alias relatively more: with this rule the rotation-invariance error of the invariant
+    output, for inputs bandlimited at :math:`L/2`, stays below :math:`10^{-3}` for every ``L`` (measured by
+    the tests and ``benchmarks/spherical_scattering.py``), while the grids of small ``L`` stay cheap.
+
+    Examples
+    --------
+    >>> from scatter.sphere.scattering import default_oversampling
+    >>> default_oversampling(16), default_oversampling(64)
+    (8.0, 4.0)
+    """
+    return max(DEFAULT_OVERSAMPLING, 128.0 / L)
+
+
+def _check_oversampling(oversampling, L):
+    """``oversampling`` as a float, :func:`default_oversampling` for ``None``."""
+    if oversampling is None:
+        return default_oversampling(L)
     if isinstance(oversampling, (bool, np.bool_)) or not isinstance(oversampling, numbers.Real):
         raise TypeError(
-            f"oversampling must be a real number >= 1; got {oversampling!r} of type {type(oversampling).__name__}"
+            f"oversampling must be None or a real number >= 1; got {oversampling!r} of type {type(oversampling).__name__}"
         )
     if not (oversampling >= 1 and math.isfinite(oversampling)):
-        raise ValueError(f"oversampling must be a real number >= 1; got {oversampling!r}")
+        raise ValueError(f"oversampling must be None or a real number >= 1; got {oversampling!r}")
     return float(oversampling)
 
 
@@ -123,15 +142,15 @@ def scattering_paths(filters, max_order):
     return paths
 
 
-def modulus_bandlimits(filters, oversampling=DEFAULT_OVERSAMPLING):
+def modulus_bandlimits(filters, oversampling=None):
     r"""Bandlimit :math:`M_j = \lceil o\, L_j \rceil` of the grid where the modulus after wavelet :math:`j` is taken.
 
     Parameters
     ----------
     filters : dict
         Filter bank of :func:`scatter.sphere.wavelets.axisymmetric_filter_bank`.
-    oversampling : float, default 4.0
-        :math:`o \ge 1`.
+    oversampling : float, optional
+        :math:`o \ge 1`; ``None``: :func:`default_oversampling` of ``filters["L"]``.
 
     Returns
     -------
@@ -144,7 +163,7 @@ def modulus_bandlimits(filters, oversampling=DEFAULT_OVERSAMPLING):
     >>> modulus_bandlimits(axisymmetric_filter_bank(16), 2.0).tolist()
     [4, 8, 16, 32, 32]
     """
-    oversampling = _check_oversampling(oversampling)
+    oversampling = _check_oversampling(oversampling, filters["L"])
     return np.array([math.ceil(oversampling * int(b) - 1e-9) for b in filters["bandlimit"]], dtype=np.intp)
 
 
@@ -168,7 +187,7 @@ def _resize(flm, L):
 
 
 def spherical_scattering(
-    maps, filters, max_order=2, output="invariant", *, sampling="gl", oversampling=DEFAULT_OVERSAMPLING
+    maps, filters, max_order=2, output="invariant", *, sampling="gl", oversampling=None
 ):
     r"""Spherical scattering of a batch of real maps over a precomputed filter bank.
 
@@ -185,8 +204,8 @@ def spherical_scattering(
         See the module docstring.
     sampling : {"gl", "dh"}, default "gl"
         Sampling of ``maps``.
-    oversampling : float, default 4.0
-        Factor :math:`o` of :func:`modulus_bandlimits`.
+    oversampling : float, optional
+        Factor :math:`o` of :func:`modulus_bandlimits` (``None``: :func:`default_oversampling`).
 
     Returns
     -------
@@ -205,7 +224,6 @@ def spherical_scattering(
         c_{U[p + (j,)]} = \mathcal{A}_{M_j}\big|\mathcal{S}_{M_j}(\Psi^j_\ell\, c_{U[p], \ell m},\ \ell < L_j)\big|,
         \qquad S[p] = c_{U[p], 00} / \sqrt{4\pi}.
     """
-    forward_sht, inverse_sht = _sht()
     L = filters["L"]
     psi, js = filters["psi"], [int(j) for j in filters["j"]]
     row = {j: i for i, j in enumerate(js)}
@@ -214,16 +232,17 @@ def spherical_scattering(
     L_phi = int(filters["phi_bandlimit"])
     phi = filters["phi"][:L_phi, None]
     invariant = output == "invariant"
+    summary_bandlimit = 1 if invariant else L_phi
 
     def summary(clm):
         if invariant:
             return clm[..., 0, 0].real / math.sqrt(4.0 * math.pi)
-        return inverse_sht(_resize(clm, L_phi) * phi, L_phi, "gl")
+        return synthesis(_resize(clm, L_phi) * phi, "gl", L_phi)
 
     def modulus(clm, j):
         """``|U star psi_j|`` on the GL grid of bandlimit M_j, from the coefficients of U (bandlimit >= L_j)."""
         M, b = grids[j], bandlimits[j]
-        return np.abs(inverse_sht(_resize(clm[..., :b, :b] * psi[row[j], :b, None], M), M, "gl")), M
+        return np.abs(synthesis(clm[..., :b, :b] * psi[row[j], :b, None], _GL_FAST, M)), M
 
     def leaf(clm, j):
         """Output of a path that is not propagated further."""
@@ -231,7 +250,7 @@ def spherical_scattering(
         if invariant:
             # The mean by the grid's quadrature: the l = 0 coefficient of the analysis, without the analysis.
             return u.mean(axis=-1) @ _gl_ring_weights(M)
-        return summary(forward_sht(u, M, "gl"))
+        return summary(analysis(u, L_phi, _GL_FAST, M))
 
     flm = forward_sht(maps, L, sampling)
     out = [summary(flm)]
@@ -241,14 +260,16 @@ def spherical_scattering(
         first = {}
         for j1 in js:
             u, M = modulus(flm, j1)
-            first[j1] = forward_sht(u, M, "gl")
+            # Only the degrees the output and the coarser wavelets j2 < j1 read are analysed.
+            needed = max([summary_bandlimit] + [bandlimits[j2] for j2 in js if j2 < j1])
+            first[j1] = analysis(u, needed, _GL_FAST, M)
             out.append(summary(first[j1]))
         out += [leaf(first[j1], j2) for j1 in js for j2 in js if j2 < j1]
     return np.stack(out, axis=1)
 
 
 def scattering_coefficients(
-    maps, filters, bandlimit, max_order=2, *, sampling="gl", oversampling=DEFAULT_OVERSAMPLING
+    maps, filters, bandlimit, max_order=2, *, sampling="gl", oversampling=None
 ):
     r"""Harmonic coefficients of every scattering map :math:`U[p] f`, up to a common bandlimit.
 
@@ -268,8 +289,8 @@ def scattering_coefficients(
         Highest order.
     sampling : {"gl", "dh"}, default "gl"
         Sampling of ``maps``.
-    oversampling : float, default 4.0
-        Factor of :func:`modulus_bandlimits`.
+    oversampling : float, optional
+        Factor of :func:`modulus_bandlimits` (``None``: :func:`default_oversampling`).
 
     Returns
     -------
@@ -277,25 +298,28 @@ def scattering_coefficients(
         Indexed ``[b, path, l, m]``, paths in the order of :func:`scattering_paths`. The mean of
         :math:`U[p] f` is ``out[:, p, 0, 0].real / sqrt(4 pi)``, the invariant output.
     """
-    forward_sht, inverse_sht = _sht()
     bandlimit = check_int(bandlimit, "bandlimit", min_value=1)
     psi, js = filters["psi"], [int(j) for j in filters["j"]]
     row = {j: i for i, j in enumerate(js)}
     bandlimits = {j: int(b) for j, b in zip(js, filters["bandlimit"])}
     grids = dict(zip(js, (int(m) for m in modulus_bandlimits(filters, oversampling))))
 
-    def propagate(clm, j):
+    def propagate(clm, j, needed):
+        """Degrees below ``min(needed, M_j)`` of ``|U star psi_j|``: those above M_j are zero."""
         M, b = grids[j], bandlimits[j]
-        u = np.abs(inverse_sht(_resize(clm[..., :b, :b] * psi[row[j], :b, None], M), M, "gl"))
-        return forward_sht(u, M, "gl")
+        u = np.abs(synthesis(clm[..., :b, :b] * psi[row[j], :b, None], _GL_FAST, M))
+        return analysis(u, min(needed, M), _GL_FAST, M)
 
     flm = forward_sht(maps, filters["L"], sampling)
     out = [_resize(flm, bandlimit)]
     if max_order >= 1:
-        first = {j1: propagate(flm, j1) for j1 in js}
+        first = {
+            j1: propagate(flm, j1, max([bandlimit] + [bandlimits[j2] for j2 in js if j2 < j1 and max_order >= 2]))
+            for j1 in js
+        }
         out += [_resize(first[j1], bandlimit) for j1 in js]
         if max_order >= 2:
-            out += [_resize(propagate(first[j1], j2), bandlimit) for j1 in js for j2 in js if j2 < j1]
+            out += [_resize(propagate(first[j1], j2, bandlimit), bandlimit) for j1 in js for j2 in js if j2 < j1]
     return np.stack(out, axis=1)
 
 
@@ -357,9 +381,9 @@ class SphericalScattering:
         One rotation-invariant mean per path, or low-passed maps per path (see the module docstring).
     J : int, optional
         Finest wavelet scale; ``None``: the smallest with :math:`\lambda^J \ge L - 1`.
-    oversampling : float, default 4.0
+    oversampling : float, optional
         The modulus after wavelet :math:`j` is computed at bandlimit :math:`\lceil o\, L_j \rceil`; larger is
-        more accurate (more invariant) and slower.
+        more accurate (more invariant) and slower. ``None``: :func:`default_oversampling`, ``max(4, 128 / L)``.
 
     Attributes
     ----------
@@ -390,13 +414,13 @@ class SphericalScattering:
 
     def __init__(
         self, L, J0=0, lam=2.0, max_order=2, sampling="gl", output="invariant", *, J=None,
-        oversampling=DEFAULT_OVERSAMPLING,
+        oversampling=None,
     ):
         self.L = check_int(L, "L", min_value=2)
         self.max_order = check_int(max_order, "max_order", min_value=0, max_value=2)
         self.sampling = check_choice(sampling, "sampling", _SAMPLINGS)
         self.output = check_choice(output, "output", _OUTPUTS)
-        self.oversampling = _check_oversampling(oversampling)
+        self.oversampling = _check_oversampling(oversampling, self.L)
         self.filters = axisymmetric_filter_bank(self.L, lam, J0, J)
         self.J0, self.J, self.lam = self.filters["J0"], self.filters["J"], self.filters["lam"]
         self.grid_shape = _grid_shape(self.L, self.sampling)

@@ -164,10 +164,22 @@ class _LegendrePlan:
         return self._table if self._table is not None else np.empty((0, self.n_north))
 
 
-@lru_cache(maxsize=8)
-def _ring_grid(L, sampling):
-    """``(theta, weights, n_phi, plan)`` of a ring grid."""
-    theta, phi, weights = gauss_legendre_grid(L) if sampling == "gl" else driscoll_healy_grid(L)
+#: Internal grid of the private ring transforms: the Gauss-Legendre rings of a bandlimit with the smallest fast
+#: FFT length of longitudes that is at least ``2 L - 1`` (``2 L - 1`` itself can be prime: 31, 127, 8191), which
+#: keeps the quadrature exact for bandlimit ``L``. Used for the scattering's intermediate moduli.
+_GL_FAST = "gl-fast"
+
+
+@lru_cache(maxsize=16)
+def _ring_grid(L, sampling, grid_L=None):
+    """``(theta, weights, n_phi, plan)`` of the ring grid of bandlimit ``grid_L`` (default ``L``), with the
+    Legendre plan of the degrees below ``L``."""
+    grid_L = L if grid_L is None else grid_L
+    if sampling == _GL_FAST:
+        theta, _, weights = gauss_legendre_grid(grid_L)
+        n_phi = sp_fft.next_fast_len(2 * grid_L - 1, real=True)
+        return theta, weights * ((2 * grid_L - 1) / n_phi), n_phi, _LegendrePlan(L, theta)
+    theta, phi, weights = gauss_legendre_grid(grid_L) if sampling == "gl" else driscoll_healy_grid(grid_L)
     return theta, weights, phi.size, _LegendrePlan(L, theta)
 
 
@@ -277,14 +289,22 @@ def forward_sht(maps, L, sampling="gl"):
         F = _healpix_ring_spectra(x, L, n_phi, phi0, start)
         weights = np.full(plan.n_north, 4 * np.pi / x.shape[1])
     else:
-        theta, weights, n_phi, plan = _ring_grid(L, sampling)
-        x = maps.reshape(-1, *maps.shape[-2:])
-        out = np.empty((x.shape[0], L, L), dtype=np.complex128)
-        for start, stop in _chunks(x.shape[0], x.shape[1] * (n_phi // 2 + 1)):
-            F = sp_fft.rfft(x[start:stop], axis=-1, workers=_fft_workers(x[start:stop].size))
-            _analysis(F, weights, plan, out[start:stop])
-        return out.reshape(*batch, L, L)
+        return _ring_analysis(maps.reshape(-1, *maps.shape[-2:]), L, sampling, L).reshape(*batch, L, L)
     return _analysis(F, weights, plan).reshape(*batch, L, L)
+
+
+def _ring_analysis(x, L, sampling, grid_L):
+    """Coefficients of degrees below ``L`` of maps ``x`` (B, *grid) on the ring grid of bandlimit ``grid_L``.
+
+    With ``L < grid_L`` this is the first ``L`` degrees of the full analysis at ``grid_L``, at a fraction of
+    its cost (not validated: ``x`` float64 of the right shape).
+    """
+    theta, weights, n_phi, plan = _ring_grid(L, sampling, grid_L)
+    out = np.empty((x.shape[0], L, L), dtype=np.complex128)
+    for start, stop in _chunks(x.shape[0], x.shape[1] * (n_phi // 2 + 1)):
+        F = sp_fft.rfft(x[start:stop], axis=-1, workers=_fft_workers(x[start:stop].size))
+        _analysis(F, weights, plan, out[start:stop])
+    return out
 
 
 def _fft_workers(size):
@@ -363,9 +383,16 @@ def inverse_sht(flm, L, sampling="gl"):
     L = _check_L(L)
     sampling = check_sampling(sampling, allow_healpix=False)
     flm = _check_flm(flm, L)
-    batch = flm.shape[:-2]
-    theta, weights, n_phi, plan = _ring_grid(L, sampling)
-    flm = flm.reshape(-1, L, L)
+    maps = _ring_synthesis(flm.reshape(-1, L, L), sampling, L)
+    return maps.reshape(*flm.shape[:-2], *maps.shape[-2:])
+
+
+def _ring_synthesis(flm, sampling, grid_L):
+    """Maps on the ring grid of bandlimit ``grid_L`` of coefficients ``flm`` (B, L, L) with ``L <= grid_L``:
+    the same as zero-padding them to ``grid_L``, at a fraction of the cost (not validated: ``flm`` complex128,
+    C-contiguous)."""
+    L = flm.shape[-1]
+    theta, weights, n_phi, plan = _ring_grid(L, sampling, grid_L)
     chunks = _chunks(flm.shape[0], plan.n_rings * (n_phi // 2 + 1))
     maps = None if len(chunks) == 1 else np.empty((flm.shape[0], plan.n_rings, n_phi))
     for start, stop in chunks:
@@ -376,4 +403,4 @@ def inverse_sht(flm, L, sampling="gl"):
             maps = part  # a single chunk: no copy
         else:
             maps[start:stop] = part
-    return maps.reshape(*batch, *maps.shape[-2:])
+    return maps

@@ -8,15 +8,19 @@ explicit sums over the degrees, the orders and the grid points. Sizes stay small
 import functools
 
 import numpy as np
-from scipy import special
+from scipy import fft, special
 
 
 @functools.lru_cache(maxsize=16)
-def gl_grid(L):
-    """Colatitudes (increasing), longitudes and per-ring weights (summing to 4 pi over the grid) of the GL grid."""
+def gl_grid(L, n_phi=None):
+    """Colatitudes (increasing), longitudes and per-ring weights (summing to 4 pi over the grid) of the GL grid.
+
+    ``n_phi`` longitudes, ``2L - 1`` by default; any ``n_phi >= 2L - 1`` keeps the quadrature exact for
+    bandlimit ``L``.
+    """
     x, w = np.polynomial.legendre.leggauss(L)
     order = np.argsort(-x)
-    n_phi = 2 * L - 1
+    n_phi = 2 * L - 1 if n_phi is None else n_phi
     return np.arccos(x[order]), 2 * np.pi * np.arange(n_phi) / n_phi, w[order] * 2 * np.pi / n_phi
 
 
@@ -30,9 +34,14 @@ def harmonics(L, theta, phi):
     return Y
 
 
+def fast_longitudes(M):
+    """Longitudes of the scattering's modulus grids: the smallest fast real FFT length >= 2M - 1."""
+    return fft.next_fast_len(2 * M - 1, real=True)
+
+
 @functools.lru_cache(maxsize=16)
-def _grid_harmonics(L):
-    theta, phi, _ = gl_grid(L)
+def _grid_harmonics(L, n_phi=None):
+    theta, phi, _ = gl_grid(L, n_phi)
     return harmonics(L, *np.meshgrid(theta, phi, indexing="ij"))
 
 
@@ -53,19 +62,21 @@ def _contract(flm, Y):
     return out.reshape(batch + points)
 
 
-def synthesize(flm, M=None):
-    """Real map on the GL grid of bandlimit ``M`` (default: that of ``flm``), coefficients zero-padded."""
+def synthesize(flm, M=None, n_phi=None):
+    """Real map on the GL grid of bandlimit ``M`` (default: that of ``flm``; ``n_phi`` longitudes), coefficients
+    zero-padded."""
     L = flm.shape[-1]
     M = L if M is None else M
-    Y = _grid_harmonics(M)[:L, :L]
+    Y = _grid_harmonics(M, n_phi)[:L, :L]
     weight = np.where(np.arange(L) == 0, 1.0, 2.0)
     return _contract(flm * weight, Y)
 
 
 def analyze(maps, M):
-    """Coefficients ``[l, m]``, m >= 0, of real maps on the GL grid of bandlimit ``M``, by quadrature."""
-    _, _, w = gl_grid(M)
-    Y = _grid_harmonics(M)
+    """Coefficients ``[l, m]``, m >= 0, of real maps on the GL grid of bandlimit ``M`` (any number of
+    longitudes ``>= 2M - 1``), by quadrature."""
+    _, _, w = gl_grid(M, maps.shape[-1])
+    Y = _grid_harmonics(M, maps.shape[-1])
     weighted = maps * w[:, None]
     batch = maps.shape[:-2]
     out = weighted.reshape(-1, Y[0, 0].size) @ Y.reshape(M * M, -1).conj().T
@@ -117,7 +128,8 @@ def rotated_map(flm, R, M=None):
 
 
 def scattering(flm, psi, phi, bandlimits, grid_bandlimits, max_order=2, equivariant_bandlimit=None):
-    """Spherical scattering by explicit sums: every modulus on its own GL grid ``grid_bandlimits[i]``.
+    """Spherical scattering by explicit sums: every modulus on its own GL grid ``grid_bandlimits[i]``, with
+    :func:`fast_longitudes` longitudes.
 
     ``psi`` (n_j, L) rows in increasing scale; paths ``()``, ``(i1,)``, ``(i1, i2)`` with ``i2 < i1``. Passing
     the same large bandlimit for every wavelet gives the full-resolution transform (no multiresolution).
@@ -133,7 +145,7 @@ def scattering(flm, psi, phi, bandlimits, grid_bandlimits, max_order=2, equivari
 
     def modulus(c, i):
         b, M = bandlimits[i], grid_bandlimits[i]
-        u = np.abs(synthesize(c[..., :b, :b] * psi[i, :b, None], M))
+        u = np.abs(synthesize(c[..., :b, :b] * psi[i, :b, None], M, fast_longitudes(M)))
         return analyze(u, M)
 
     result = [out(flm)]

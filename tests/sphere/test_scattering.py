@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 import scattering_oracle as oracle
 from scatter.sphere import scattering as scattering_module
-from scatter.sphere.scattering import SphericalScattering, modulus_bandlimits, scattering_paths, spherical_scattering
+from scatter.sphere.scattering import (
+    SphericalScattering,
+    default_oversampling,
+    modulus_bandlimits,
+    scattering_paths,
+    spherical_scattering,
+)
 from scatter.sphere.wavelets import axisymmetric_filter_bank
 
 
@@ -111,9 +117,10 @@ def _rotation(rng):
     return oracle.rotation_matrix_zyz(alpha, np.arccos(rng.uniform(-1, 1)), gamma)
 
 
-def test_rotation_invariance_with_default_settings(rng):
-    """Inputs bandlimited at L/2, rotated by random rotations: relative error <= 1e-3."""
-    L, n = 32, 3
+@pytest.mark.parametrize("L", [8, 16, 32])
+def test_rotation_invariance_with_default_settings(rng, L):
+    """Inputs bandlimited at L/2, rotated by random rotations: relative error <= 1e-3 at every L."""
+    n = 3
     flm = oracle.random_flm(rng, L, (n,), band=L // 2)
     rotated = np.stack([oracle.rotated_map(flm[i], _rotation(rng)) for i in range(n)])
     S = SphericalScattering(L)
@@ -132,6 +139,15 @@ def test_rotation_invariance_with_rotate_flm(rng):
     S = SphericalScattering(L)
     a, b = S(inverse_sht(flm, L)), S(inverse_sht(rotated, L))
     assert np.linalg.norm(a - b) / np.linalg.norm(a) <= 1e-3
+
+
+def test_default_oversampling():
+    """max(4, 128 / L), resolved by the transform and reported by ``modulus_bandlimits``."""
+    assert [default_oversampling(L) for L in (4, 16, 32, 64, 256)] == [32.0, 8.0, 4.0, 4.0, 4.0]
+    S = SphericalScattering(16)
+    assert S.oversampling == 8.0
+    # bandlimits 2, 4, 8, 16, 16 of the wavelets j = 0..4 at lambda = 2, times 8
+    assert modulus_bandlimits(S.filters).tolist() == [16, 32, 64, 128, 128]
 
 
 def test_invariance_error_falls_with_oversampling(rng):
@@ -242,8 +258,8 @@ def test_plain_function_matches_the_class(rng):
         (dict(L=8, output="maps"), ValueError, "output must be one of"),
         (dict(L=8, sampling="healpix"), ValueError, "sampling must be one of"),
         (dict(L=8, max_order=3), ValueError, "max_order must be"),
-        (dict(L=8, oversampling=0.5), ValueError, "oversampling must be a real number >= 1"),
-        (dict(L=8, oversampling="2"), TypeError, "oversampling must be a real number >= 1"),
+        (dict(L=8, oversampling=0.5), ValueError, "oversampling must be None or a real number >= 1"),
+        (dict(L=8, oversampling="2"), TypeError, "oversampling must be None or a real number >= 1"),
         (dict(L=8, lam=1.0), ValueError, "lam must be a real number > 1"),
         (dict(L=8, J0=5), ValueError, "J0=5 is above the finest scale"),
     ],

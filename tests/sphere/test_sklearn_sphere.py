@@ -216,7 +216,7 @@ def test_batches_and_jobs_do_not_change_features(rng, batch_size, n_jobs):
         (dict(output="maps"), (3, 15), ValueError, "output must be one of"),
         (dict(sampling="healpix"), (3, 15), ValueError, "sampling must be one of"),
         (dict(lam=0.5), (3, 15), ValueError, "lam must be a real number > 1"),
-        (dict(oversampling=0), (3, 15), ValueError, "oversampling must be a real number >= 1"),
+        (dict(oversampling=0), (3, 15), ValueError, "oversampling must be None or a real number >= 1"),
         (dict(log_eps=-1.0), (3, 15), ValueError, "log_eps must be None or a real number > 0"),
         (dict(batch_size=0), (3, 15), ValueError, "batch_size must be"),
         (dict(normalize_order2=True, output="equivariant"), (3, 15), ValueError, "normalize_order2=True needs"),
