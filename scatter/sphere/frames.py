@@ -122,10 +122,9 @@ def canonical_frame(flm, *, return_scores=False):
     R : ndarray, shape (..., 3, 3)
         Rotation matrices (orthogonal, determinant +1); ``rotate_flm(flm, R)`` is the map in its frame.
     scores : ndarray, shape (..., 3)
-        Only with ``return_scores``: :math:`|d| / \int |f|`-like ratios in :math:`[0, 1]` of the three
-        steps, ``(|d| / |M|, (mu_1 - mu_2) / (mu_1 + mu_2), |t| / (mu_1 |d|)**0.5...)``; see Notes. A score
-        near 0 flags a near-degenerate step, where small perturbations of the map can change the frame
-        (by a half turn for the third step).
+        Only with ``return_scores``: how well determined each of the three steps below is (scale free, see
+        Notes). A score near 0 flags a near-degenerate step, where a small change of the map can change the
+        frame (by a half turn about :math:`e_3` for the third step).
 
     Notes
     -----
@@ -143,8 +142,8 @@ def canonical_frame(flm, *, return_scores=False):
     :math:`d, M, T` are tensors, :math:`e_i(Qf) = Q e_i(f)` and :math:`R(Qf) = R(f) Q^{-1}`, exactly for
     bandlimited maps. The frame is undefined where :math:`d = 0`, :math:`\mu_1 = \mu_2` or :math:`t = 0`; the
     scores are :math:`s_1 = |d| / \|M\|_F`, :math:`s_2 = (\mu_1 - \mu_2) / (|\mu_1| + |\mu_2|)` and
-    :math:`s_3 = |t| / \sum_{ijk} |T_{ijk}|` (scale free; :math:`s_3` is small for maps symmetric under the
-    half turn about :math:`e_3`). Exactly degenerate maps get a valid, arbitrary rotation.
+    :math:`s_3 = |t| / \|M\|_F` (:math:`s_3` is small for maps nearly symmetric under the half turn about
+    :math:`e_3`). Exactly degenerate maps get a valid, arbitrary rotation.
 
     Examples
     --------
@@ -184,7 +183,7 @@ def canonical_frame(flm, *, return_scores=False):
         [
             norm_d / np.maximum(np.linalg.norm(M, axis=(-2, -1)), tiny),
             (mu[:, 1] - mu[:, 0]) / np.maximum(np.abs(mu).sum(axis=-1), tiny),
-            np.abs(t) / np.maximum(np.abs(T).sum(axis=(-3, -2, -1)), tiny),
+            np.abs(t) / np.maximum(np.linalg.norm(M, axis=(-2, -1)), tiny),
         ],
         axis=-1,
     ).reshape(*batch, 3)
