@@ -58,7 +58,8 @@ def _check_coefficients(flm, name="flm"):
         raise ValueError(f"{name} must have shape (..., L, L); got {flm.shape}")
     if flm.shape[-1] < _MOMENT_L:
         raise ValueError(
-            f"{name} must hold the degrees l <= 3 (bandlimit L >= {_MOMENT_L}) for the moments; got L = {flm.shape[-1]}"
+            f"{name} must hold the degrees l <= 3 (bandlimit L >= {_MOMENT_L}) for the moments; "
+            f"got L = {flm.shape[-1]}"
         )
     flm = flm[..., :_MOMENT_L, :_MOMENT_L].astype(np.complex128)
     if not np.all(np.isfinite(flm)):
@@ -223,7 +224,9 @@ def rotate_to_frames(clm, frames):
     if clm.ndim < 3:
         raise ValueError(f"clm must have shape (B, ..., L, L); got {clm.shape}")
     if frames.shape != (clm.shape[0], 3, 3):
-        raise ValueError(f"frames must have shape (B, 3, 3) = ({clm.shape[0]}, 3, 3) to match clm; got {frames.shape}")
+        raise ValueError(
+            f"frames must have shape (B, 3, 3) = ({clm.shape[0]}, 3, 3) to match clm; got {frames.shape}"
+        )
     out = np.empty(clm.shape, dtype=np.complex128)
     for b in range(clm.shape[0]):
         out[b] = rotate_flm(clm[b], frames[b])
