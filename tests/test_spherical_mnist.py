@@ -179,3 +179,38 @@ def test_small_run_end_to_end(tmp_path, capsys):
     for name in report["figures"]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "spherical-mnist" in capsys.readouterr().out
+
+
+def _blob_images(rng, n):
+    """Digit-sized test images: four Gaussian blobs of different weights in the central 16x16 pixels."""
+    rows, cols = np.mgrid[:28, :28]
+    images = np.zeros((n, 28, 28))
+    for image in images:
+        for weight, (r, c) in zip((1.0, 0.8, 0.6, 0.4), rng.uniform(6, 22, (4, 2))):
+            image += weight * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 1.5**2))
+    return 255 * images / images.max(axis=(1, 2), keepdims=True)
+
+
+def test_aligned_patches_are_rotation_invariant(rng):
+    from pipelines.spherical_mnist import PARAMS, aligned_patches, patch_features
+
+    images = _blob_images(rng, 4)
+    plain = aligned_patches(project_on_sphere(images, PARAMS["bandwidth"]))
+    rotated = aligned_patches(project_on_sphere(images, PARAMS["bandwidth"], random_rotation_matrices(4, rng)))
+    norm = np.linalg.norm(plain, axis=(1, 2))
+    # Equal up to the sampling of the rotated digit on the grid (a few % for MNIST digits) ...
+    assert np.all(np.linalg.norm(rotated - plain, axis=(1, 2)) < 0.1 * norm)
+    # ... and far apart for different images.
+    assert np.all(np.linalg.norm(np.roll(plain, 1, axis=0) - plain, axis=(1, 2)) > 0.3 * norm)
+    features, features_rotated = patch_features(plain), patch_features(rotated)
+    assert features.shape == (4, 217 * 16)
+    assert np.all(np.linalg.norm(features_rotated - features, axis=1) < 0.1 * np.linalg.norm(features, axis=1))
+
+
+def test_aligned_patches_separate_mirror_images(rng):
+    from pipelines.spherical_mnist import aligned_patches
+
+    images = _blob_images(rng, 3)
+    plain = aligned_patches(project_on_sphere(images, 30))
+    mirrored = aligned_patches(project_on_sphere(images[:, :, ::-1], 30))
+    assert np.all(np.linalg.norm(mirrored - plain, axis=(1, 2)) > 0.3 * np.linalg.norm(plain, axis=(1, 2)))

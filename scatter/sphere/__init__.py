@@ -1,5 +1,6 @@
 """Scattering on the sphere: sampling, spherical harmonic transform, rotations, wavelets and scattering."""
 
+from .frames import canonical_frame, moment_tensors, rotate_to_frames, stereographic_patch
 from .rotations import euler_from_matrix, matrix_from_euler, random_rotation, rotate_flm, wigner_d_small
 from .sampling import (
     driscoll_healy_grid,
@@ -42,6 +43,10 @@ __all__ = [
     "matrix_from_euler",
     "euler_from_matrix",
     "random_rotation",
+    "moment_tensors",
+    "canonical_frame",
+    "rotate_to_frames",
+    "stereographic_patch",
     "schwartz_bump",
     "scale_kernel",
     "default_J",
