@@ -71,8 +71,6 @@ def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False
     info : dict
         The head's settings, epochs run and the seconds spent on the scattering coefficients.
     """
-    from scatter.head import SphericalScatteringHeadClassifier
-
     hp = dict(HEAD_PARAMS if head_params is None else head_params)
     tic = time.perf_counter()
     coefficients = {
@@ -85,22 +83,37 @@ def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False
     coefficient_seconds = time.perf_counter() - tic
     by_mode, epochs = {}, {}
     for train_rot, modes in (("NR", ("NR/NR", "NR/R")), ("R", ("R/R",))):
-        start = time.perf_counter()
-        model = SphericalScatteringHeadClassifier(
-            input="coefficients", random_state=random_state, verbose=not quiet, **hp
-        ).fit(coefficients[train_rot, "train"], y_train)
-        fit_seconds = time.perf_counter() - start
-        epochs[train_rot] = model.n_epochs_
-        for mode in modes:
-            start = time.perf_counter()
-            predicted = model.predict(coefficients[mode.split("/")[1], "test"])
-            accuracy = float(np.mean(predicted == y_test))
-            by_mode[mode] = {
-                "model": f"scattering coefficients + spherical head, {mode}",
-                "accuracy": accuracy,
-                "error": 1.0 - accuracy,
-                "seconds": fit_seconds / len(modes) + time.perf_counter() - start,
-                "predicted": predicted,
-            }
+        tests = {mode: coefficients[mode.split("/")[1], "test"] for mode in modes}
+        results, epochs[train_rot] = fit_and_test(
+            coefficients[train_rot, "train"], y_train, tests, y_test, hp, quiet=quiet, random_state=random_state
+        )
+        by_mode.update(results)
     info = {**hp, "epochs": epochs, "coefficient_seconds": coefficient_seconds}
     return [by_mode[mode] for mode in ("NR/NR", "R/R", "NR/R")], info
+
+
+def fit_and_test(train, y_train, tests, y_test, head_params, *, quiet=False, random_state=0):
+    """Fit one head on the coefficients ``train`` and test it on each of ``tests`` (mode -> coefficients).
+
+    Returns the result dicts by mode (the fitting time shared among them) and the epochs run.
+    """
+    from scatter.head import SphericalScatteringHeadClassifier
+
+    start = time.perf_counter()
+    model = SphericalScatteringHeadClassifier(
+        input="coefficients", random_state=random_state, verbose=not quiet, **head_params
+    ).fit(train, y_train)
+    fit_seconds = time.perf_counter() - start
+    results = {}
+    for mode, test in tests.items():
+        start = time.perf_counter()
+        predicted = model.predict(test)
+        accuracy = float(np.mean(predicted == y_test))
+        results[mode] = {
+            "model": f"scattering coefficients + spherical head, {mode}",
+            "accuracy": accuracy,
+            "error": 1.0 - accuracy,
+            "seconds": fit_seconds / len(tests) + time.perf_counter() - start,
+            "predicted": predicted,
+        }
+    return results, model.n_epochs_
