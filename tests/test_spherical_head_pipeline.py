@@ -41,3 +41,23 @@ def test_head_run_end_to_end(tmp_path, monkeypatch):
     assert len(report["figures"]) == 6
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "spherical head, NR/R" in markdown
+
+
+def test_degree_mask_keeps_what_follows_rotations():
+    from scatter.sphere.scattering import scattering_paths
+    from scatter.sphere.wavelets import axisymmetric_filter_bank
+
+    filters = axisymmetric_filter_bank(30, 2.0)
+    paths = scattering_paths(filters, 2)
+    mask = _spherical_head.degree_mask(filters, 2, 12)
+    assert mask.shape == (len(paths), 12) and mask[:, 0].all()
+    kept = dict(zip(paths, mask.sum(axis=1)))
+    bandlimit = dict(zip(filters["j"].tolist(), filters["bandlimit"].tolist()))
+    finest = max(bandlimit)
+    assert kept[()] == 12
+    for path, n in kept.items():
+        if path and (finest in path or path[-1] == 0):
+            assert n == 1
+        elif path:
+            assert n == min(12, bandlimit[path[-1]])
+        assert mask[paths.index(path), :n].all() and not mask[paths.index(path), n:].any()
