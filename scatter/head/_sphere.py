@@ -321,7 +321,9 @@ class SphericalBatchNorm(nn.Module):
         super().__init__()
         self.channels = check_int(channels, "channels", min_value=1)
         self.L = check_int(L, "L", min_value=1)
-        self.momentum = check_real(momentum, "momentum", 0.0, 1.0 + 1e-12)
+        self.momentum = check_real(momentum, "momentum", 0.0, math.inf)
+        if self.momentum > 1.0:
+            raise ValueError(f"momentum must be in (0, 1]; got {momentum!r}")
         self.eps = check_real(eps, "eps", 0.0)
         self.weight = nn.Parameter(torch.ones(self.channels))
         self.bias = nn.Parameter(torch.zeros(self.channels))

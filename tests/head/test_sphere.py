@@ -460,3 +460,10 @@ def test_classifier_on_maps_passes_the_checks_that_need_data(spectral_data):
     np.testing.assert_allclose(one_by_one, clf.decision_function(maps[:5]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="expecting 15 features"):
         clf.predict(maps[:, :9])
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"momentum": 0.0}, "momentum"), ({"momentum": 1.5}, "momentum"),
+                                              ({"eps": 0.0}, "eps"), ({"channels": 0}, "channels")])
+def test_batch_norm_rejects_bad_parameters(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SphericalBatchNorm(**{"channels": 2, "L": 4, **kwargs})
