@@ -6,6 +6,11 @@ order <= 2 (:func:`scatter.sphere.scattering.scattering_coefficients`, the rotat
 computed once per set of digits. Its layers commute with rotations and its outputs are invariant, so the
 model trained on unrotated digits is the NR/R model as well as the NR/NR one: it is trained once and tested on
 both test sets; the R/R model is trained on the rotated training digits.
+
+Measured with these settings on the first 40000 training and 10000 test digits (6 epochs, one torch thread
+per model, the two models trained side by side on a loaded 2-core machine, about 25 minutes each): NR/NR
+93.55%, R/R 93.40%, NR/R 92.34%. Reading every degree of every path instead of :func:`degree_mask` (5000
+training digits, 8 epochs): NR/NR 89.1% but NR/R 84.5%, against 87.2% and 86.9% with the mask.
 """
 
 import time
