@@ -45,7 +45,7 @@ def _run(args):
     options = {}
     if args.head:
         if "head" not in inspect.signature(run).parameters:
-            raise CommandError(f"--head: pipeline {args.pipeline!r} has no head (rotated-mnist has)")
+            raise CommandError(f"--head: pipeline {args.pipeline!r} has no head (rotated-mnist and spherical-mnist have)")
         options["head"] = True
     report = run(
         n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options

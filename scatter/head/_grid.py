@@ -1,13 +1,10 @@
 r"""The 2D head: cyclic group convolutions over (orientation, space) on 2D scattering coefficients."""
 
-import contextlib
 import math
-import numbers
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -15,9 +12,17 @@ from torch import nn
 from torch.nn import functional
 
 from .. import grid
-from .._progress import progress
 from .._validation import check_choice, check_int
 from ..sklearn import _flatten_grids, _image_shape, _rotation_orbits
+from ._training import (
+    check_hidden,
+    check_real,
+    check_training_params,
+    softmax,
+    split_validation,
+    torch_threads,
+    train_classifier,
+)
 
 __all__ = ["CyclicConv2d", "CyclicHead2D", "ScatteringHeadClassifier", "orientation_tensor"]
 
@@ -201,42 +206,6 @@ class CyclicHead2D(nn.Module):
         return self.classifier(self.invariants(x))
 
 
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Run torch on ``n_threads`` intra-op threads (``None``: as set), restoring the setting afterwards."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _check_real(value, name, low, high=math.inf, low_inclusive=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
-    above = value >= low if low_inclusive else value > low
-    if not (above and value < high):
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}); got {value!r}")
-    return float(value)
-
-
-def _check_hidden(hidden):
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-        hidden = (hidden,)
-    try:
-        widths = tuple(hidden)
-    except TypeError:
-        raise TypeError(f"hidden must be a sequence of positive integers; got {hidden!r}") from None
-    if not widths or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w > 0 for w in widths):
-        raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {hidden!r}")
-    return tuple(int(w) for w in widths)
-
-
 class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
     r"""2D scattering + a :class:`CyclicHead2D` trained by Adam: a scikit-learn classifier of images.
 
@@ -355,21 +324,12 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
             "J": check_int(self.J, "J", min_value=1),
             "L": check_int(self.L, "L", min_value=1),
             "padding": check_choice(self.padding, "padding", _PADDINGS),
-            "log_eps": _check_real(self.log_eps, "log_eps", 0.0),
-            "hidden": _check_hidden(self.hidden),
-            "max_epochs": check_int(self.max_epochs, "max_epochs", min_value=1),
-            "batch_size": check_int(self.batch_size, "batch_size", min_value=1),
-            "learning_rate": _check_real(self.learning_rate, "learning_rate", 0.0),
-            "weight_decay": _check_real(self.weight_decay, "weight_decay", 0.0, low_inclusive=True),
-            "validation_fraction": _check_real(self.validation_fraction, "validation_fraction", 0.0, 1.0),
-            "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", min_value=1),
-            "n_threads": None if self.n_threads is None else check_int(self.n_threads, "n_threads", min_value=1),
+            "log_eps": check_real(self.log_eps, "log_eps", 0.0),
+            "hidden": check_hidden(self.hidden),
+            **check_training_params(self),
         }
         if self.kernel_size not in (1, 3) or isinstance(self.kernel_size, bool):
             raise ValueError(f"kernel_size must be 1 or 3; got {self.kernel_size!r}")
-        for name in ("early_stopping", "verbose"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
         return params
 
     # -- scikit-learn API --------------------------------------------------------------------------------
@@ -404,58 +364,23 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
         self.scattering_ = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # The weights are drawn from torch's global generator: seed it without disturbing the caller's stream.
-        with torch.random.fork_rng(devices=[]), _torch_threads(p["n_threads"]):
+        with torch.random.fork_rng(devices=[]), torch_threads(p["n_threads"]):
             torch.manual_seed(seed)
             self._train(X, codes, p, torch.Generator().manual_seed(seed), seed)
         return self
 
     def _train(self, X, codes, p, generator, seed):
         n_classes = len(self.classes_)
-        train_idx = np.arange(len(X))
-        valid_idx = np.arange(0)
-        counts = np.bincount(codes, minlength=n_classes)
-        n_valid = int(round(p["validation_fraction"] * len(X)))
-        if self.early_stopping and n_valid >= n_classes and len(X) - n_valid >= n_classes and counts.min() >= 2:
-            train_idx, valid_idx = train_test_split(train_idx, test_size=n_valid, stratify=codes, random_state=seed)
+        train_idx, valid_idx = split_validation(codes, n_classes, p["validation_fraction"], self.early_stopping, seed)
         features = self._features(X)
         labels = torch.as_tensor(codes, dtype=torch.long)
         grid_side = features.shape[-1] if features.shape[-1] == features.shape[-2] else None
         pool = "orbits" if grid_side is not None else "mean"
         head = CyclicHead2D(features.shape[1], n_classes, p["L"], p["hidden"], self.kernel_size, grid_side, pool)
-        optimizer = torch.optim.Adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
-        self.loss_curve_, self.validation_scores_ = [], []
-        best, best_state, stale = -1.0, None, 0
-        epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc="head", quiet=not self.verbose)
-        for _ in epochs:
-            head.train()
-            order = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
-            total = 0.0
-            for start in range(0, len(order), p["batch_size"]):
-                batch = torch.as_tensor(order[start : start + p["batch_size"]])
-                if len(batch) < 2 and len(order) > 1:
-                    continue  # batch normalisation needs two samples
-                optimizer.zero_grad()
-                loss = functional.cross_entropy(head(features[batch]), labels[batch])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(batch)
-            self.loss_curve_.append(total / len(order))
-            if len(valid_idx):
-                head.eval()
-                with torch.no_grad():
-                    predicted = head(features[valid_idx]).argmax(dim=1)
-                score = float((predicted == labels[valid_idx]).float().mean())
-                self.validation_scores_.append(score)
-                if score > best:
-                    best, best_state, stale = score, {k: v.clone() for k, v in head.state_dict().items()}, 0
-                else:
-                    stale += 1
-                    if stale >= p["n_iter_no_change"]:
-                        break
-        if best_state is not None:
-            head.load_state_dict(best_state)
+        self.head_, self.loss_curve_, self.validation_scores_ = train_classifier(
+            head, features, labels, train_idx, valid_idx, p, generator, verbose=self.verbose
+        )
         self.n_epochs_ = len(self.loss_curve_)
-        self.head_ = head.eval()
 
     def _logits(self, X):
         check_is_fitted(self)
@@ -463,7 +388,7 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
         if sample_shape is not None and sample_shape != self.shape_:
             raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        with torch.no_grad(), _torch_threads(self._n_threads):
+        with torch.no_grad(), torch_threads(self._n_threads):
             return self.head_(self._features(X)).double().numpy()
 
     def decision_function(self, X):
@@ -472,10 +397,7 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities ``(n_samples, n_classes)``: the softmax of the logits."""
-        logits = self._logits(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(self._logits(X))
 
     def predict(self, X):
         """Most probable class of each image."""

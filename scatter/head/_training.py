@@ -1,0 +1,135 @@
+"""What the heads' scikit-learn classifiers share: parameter checks, torch threads and the training loop."""
+
+import contextlib
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch.nn import functional
+
+from .._progress import progress
+from .._validation import check_int
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run torch on ``n_threads`` intra-op threads (``None``: as set), restoring the setting afterwards."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def check_real(value, name, low, high=math.inf, low_inclusive=False):
+    """``value`` as a float in ``(low, high)`` (``[low, high)`` with ``low_inclusive``), else TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
+    above = value >= low if low_inclusive else value > low
+    if not (above and value < high):
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}); got {value!r}")
+    return float(value)
+
+
+def check_hidden(hidden):
+    """Layer widths: a positive int or a non-empty sequence of them, as a tuple."""
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    try:
+        widths = tuple(hidden)
+    except TypeError:
+        raise TypeError(f"hidden must be a sequence of positive integers; got {hidden!r}") from None
+    if not widths or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {hidden!r}")
+    return tuple(int(w) for w in widths)
+
+
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_training_params(estimator):
+    """The training parameters every head classifier has, checked."""
+    for name in ("early_stopping", "verbose"):
+        check_bool(getattr(estimator, name), name)
+    return {
+        "max_epochs": check_int(estimator.max_epochs, "max_epochs", min_value=1),
+        "batch_size": check_int(estimator.batch_size, "batch_size", min_value=1),
+        "learning_rate": check_real(estimator.learning_rate, "learning_rate", 0.0),
+        "weight_decay": check_real(estimator.weight_decay, "weight_decay", 0.0, low_inclusive=True),
+        "validation_fraction": check_real(estimator.validation_fraction, "validation_fraction", 0.0, 1.0),
+        "n_iter_no_change": check_int(estimator.n_iter_no_change, "n_iter_no_change", min_value=1),
+        "n_threads": None if estimator.n_threads is None else check_int(estimator.n_threads, "n_threads", min_value=1),
+    }
+
+
+def split_validation(codes, n_classes, fraction, early_stopping, seed):
+    """Training and validation indices: a stratified hold-out of ``fraction`` with early stopping, when every
+    class has two samples and both parts can hold every class; otherwise everything is for training."""
+    train_idx, valid_idx = np.arange(len(codes)), np.arange(0)
+    counts = np.bincount(codes, minlength=n_classes)
+    n_valid = int(round(fraction * len(codes)))
+    if early_stopping and n_valid >= n_classes and len(codes) - n_valid >= n_classes and counts.min() >= 2:
+        train_idx, valid_idx = train_test_split(train_idx, test_size=n_valid, stratify=codes, random_state=seed)
+    return train_idx, valid_idx
+
+
+def train_classifier(head, features, labels, train_idx, valid_idx, p, generator, *, verbose, desc="head"):
+    """Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
+
+    With validation indices, keep the weights of the epoch of best validation accuracy and stop after
+    ``p["n_iter_no_change"]`` epochs without improvement. Returns ``(head in eval mode, loss per epoch,
+    validation accuracy per epoch)``. Batches of one sample are skipped when there are more (batch
+    normalisation needs two).
+    """
+    optimizer = torch.optim.Adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+    loss_curve, validation_scores = [], []
+    best, best_state, stale = -1.0, None, 0
+    epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc=desc, quiet=not verbose)
+    for _ in epochs:
+        head.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
+        total = 0.0
+        for start in range(0, len(order), p["batch_size"]):
+            batch = torch.as_tensor(order[start : start + p["batch_size"]])
+            if len(batch) < 2 and len(order) > 1:
+                continue
+            optimizer.zero_grad()
+            loss = functional.cross_entropy(head(features[batch]), labels[batch])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        loss_curve.append(total / len(order))
+        if len(valid_idx):
+            head.eval()
+            with torch.no_grad():
+                predicted = torch.cat(
+                    [head(features[valid_idx[s : s + 1024]]).argmax(dim=1) for s in range(0, len(valid_idx), 1024)]
+                )
+            score = float((predicted == labels[valid_idx]).float().mean())
+            validation_scores.append(score)
+            if score > best:
+                best, best_state, stale = score, {k: v.clone() for k, v in head.state_dict().items()}, 0
+            else:
+                stale += 1
+                if stale >= p["n_iter_no_change"]:
+                    break
+    if best_state is not None:
+        head.load_state_dict(best_state)
+    return head.eval(), loss_curve, validation_scores
+
+
+def softmax(logits):
+    """Row-wise softmax of a float64 array, in place."""
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    return logits / logits.sum(axis=1, keepdims=True)

@@ -1,0 +1,469 @@
+"""The spherical head (``scatter.head``): torch harmonic transforms, equivariant layers, invariance and the classifier.
+
+Oracles: ``scipy.special.sph_harm_y`` for the Legendre table; ``scatter.sphere.forward_sht`` /
+``inverse_sht`` (themselves checked against ducc0) for the transforms; exact rotations of the coefficients
+by Wigner matrices (``scatter.sphere.rotate_flm``) for the equivariance; the layer formulas evaluated by
+explicit loops; means and power spectra computed on the sampling grid and by ``cross_spectra``;
+scikit-learn's estimator checks.
+"""
+
+import numpy as np
+import pytest
+from scipy import special
+
+torch = pytest.importorskip("torch", reason="scatter.head needs the optional extra: pip install 'scatter[head]'")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from scatter.head import (  # noqa: E402
+    GaussLegendreSHT,
+    SphericalBatchNorm,
+    SphericalConv,
+    SphericalHead,
+    SphericalScatteringHeadClassifier,
+    legendre_table,
+    pack_coefficients,
+    unpack_coefficients,
+)
+from scatter.sphere import (  # noqa: E402
+    forward_sht,
+    gauss_legendre_grid,
+    inverse_sht,
+    random_rotation,
+    rotate_flm,
+)
+from scatter.sphere.scattering import cross_spectra, scattering_coefficients, scattering_paths  # noqa: E402
+from scatter.sphere.wavelets import axisymmetric_filter_bank  # noqa: E402
+
+F64 = torch.float64
+
+
+def random_flm(rng, shape, L, scale=1.0):
+    """Coefficients of real maps of bandlimit ``L``: complex, zero for m > l, real for m = 0."""
+    flm = rng.standard_normal(shape + (L, L)) + 1j * rng.standard_normal(shape + (L, L))
+    flm = np.tril(flm)
+    flm[..., 0] = flm[..., 0].real
+    return scale * flm
+
+
+def as_tensor(flm):
+    return torch.as_tensor(pack_coefficients(flm), dtype=F64)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Legendre table and transforms
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.3, 1.2, np.pi / 2, 2.9, np.pi])
+def test_legendre_table_matches_scipy(theta):
+    L = 9
+    table = legendre_table(L, [theta])[0]
+    ell, m = np.tril_indices(L)
+    expected = special.sph_harm_y(ell, m, theta, 0.0).real
+    np.testing.assert_allclose(table[ell, m], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(table[np.triu_indices(L, 1)], 0.0)
+
+
+def test_pack_round_trip(rng):
+    flm = random_flm(rng, (2, 3), 5)
+    packed = pack_coefficients(flm)
+    assert packed.shape == (2, 3, 2, 5, 5)
+    np.testing.assert_array_equal(unpack_coefficients(packed), flm)
+    np.testing.assert_array_equal(unpack_coefficients(torch.as_tensor(packed)), flm)
+
+
+@pytest.mark.parametrize(("L", "M"), [(1, 1), (5, 5), (6, 9), (8, 20)])
+def test_synthesis_matches_inverse_sht(rng, L, M):
+    flm = random_flm(rng, (3,), L)
+    sht = GaussLegendreSHT(L, M, n_phi=2 * M - 1, dtype=F64)
+    got = sht.synthesis(as_tensor(flm)).numpy()
+    padded = np.zeros((3, M, M), complex)
+    padded[:, :L, :L] = flm
+    np.testing.assert_allclose(got, inverse_sht(padded, M, "gl"), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("L", "M"), [(5, 5), (6, 9), (8, 20)])
+def test_analysis_matches_forward_sht(rng, L, M):
+    maps = rng.standard_normal((2, M, 2 * M - 1))
+    sht = GaussLegendreSHT(L, M, n_phi=2 * M - 1, dtype=F64)
+    got = unpack_coefficients(sht.analysis(torch.as_tensor(maps)))
+    np.testing.assert_allclose(got, forward_sht(maps, M, "gl")[:, :L, :L], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("L", "M"), [(4, 4), (7, 12), (12, 30)])
+def test_round_trip_on_fast_grids(rng, L, M):
+    sht = GaussLegendreSHT(L, M, dtype=F64)
+    assert sht.n_phi >= 2 * M - 1 and sht.grid_shape == (M, sht.n_phi)
+    flm = random_flm(rng, (2, 3), L)
+    back = unpack_coefficients(sht.analysis(sht.synthesis(as_tensor(flm))))
+    np.testing.assert_allclose(back, flm, rtol=0, atol=1e-12)
+
+
+def test_transforms_run_in_float32(rng):
+    sht = GaussLegendreSHT(6, 12)
+    x = torch.as_tensor(pack_coefficients(random_flm(rng, (2,), 6)), dtype=torch.float32)
+    back = sht.analysis(sht.synthesis(x))
+    assert back.dtype == torch.float32
+    np.testing.assert_allclose(back.numpy(), x.numpy(), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# layers
+
+
+def test_spherical_conv_matches_its_formula(rng):
+    torch.manual_seed(0)
+    L, C, O = 5, 3, 2
+    conv = SphericalConv(C, O, L).double()
+    with torch.no_grad():
+        conv.bias.copy_(torch.randn(O))
+    x = random_flm(rng, (2, C), L)
+    got = unpack_coefficients(conv(as_tensor(x)))
+    W, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    expected = np.zeros((2, O, L, L), complex)
+    for o in range(O):
+        for c in range(C):
+            for ell in range(L):
+                expected[:, o, ell, : ell + 1] += W[ell, o, c] * x[:, c, ell, : ell + 1]
+        expected[:, o, 0, 0] += np.sqrt(4 * np.pi) * b[o]  # the constant b_o as a map
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spherical_conv_is_exactly_equivariant(seed):
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    L = 8
+    conv = SphericalConv(4, 3, L).double()
+    with torch.no_grad():
+        conv.bias.copy_(torch.randn(3))
+    x = random_flm(rng, (2, 4), L)
+    R = random_rotation(rng)
+    rotated_then_conv = unpack_coefficients(conv(as_tensor(rotate_flm(x, R))))
+    conv_then_rotated = rotate_flm(unpack_coefficients(conv(as_tensor(x))), R)
+    scale = np.abs(conv_then_rotated).max()
+    assert np.abs(rotated_then_conv - conv_then_rotated).max() <= 1e-10 * scale
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_statistics_are_those_of_the_maps(rng, training):
+    L, M = 6, 6
+    x = random_flm(rng, (5, 2), L) + 0.0
+    x[:, :, 0, 0] += np.array([3.0, -1.0])  # non-zero means
+    bn = SphericalBatchNorm(2, L, momentum=1.0).double()
+    bn.train()
+    y = unpack_coefficients(bn(as_tensor(x)))
+    # The oracle: the maps on the GL grid, their means and variances by quadrature over the sphere.
+    _, phi, w = gauss_legendre_grid(M)
+    maps = inverse_sht(x, L, "gl")  # (5, 2, M, 2M-1)
+    integral = np.einsum("bcjk,j->bc", maps, w) / (4 * np.pi)
+    square = np.einsum("bcjk,j->bc", maps**2, w) / (4 * np.pi)
+    mean, var = integral.mean(axis=0), square.mean(axis=0) - integral.mean(axis=0) ** 2
+    np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-12)
+    if not training:
+        bn.eval()
+        y = unpack_coefficients(bn(as_tensor(x)))
+    expected = (maps - mean[:, None, None]) / np.sqrt(var[:, None, None] + bn.eps)
+    np.testing.assert_allclose(inverse_sht(y, L, "gl"), expected, atol=1e-12)
+
+
+def test_power_spectrum_invariants_match_cross_spectra(rng):
+    torch.manual_seed(0)
+    L = 6
+    head = SphericalHead(3, 4, L, hidden=(5,), dtype=F64).eval()
+    x = as_tensor(random_flm(rng, (2, 3), L))
+    y = unpack_coefficients(head.equivariant(x))
+    invariants = head.invariants(x).detach().numpy()
+    np.testing.assert_allclose(invariants[:, :5], y[:, :, 0, 0].real / np.sqrt(4 * np.pi), rtol=1e-12)
+    G = cross_spectra(y)  # (B, L, P, P), G_l(p, p) = sum_m |y_lm|^2 / (2l + 1)
+    spectra = np.sqrt(np.einsum("blpp->bpl", G)[:, :, 1:])
+    np.testing.assert_allclose(invariants[:, 5:].reshape(2, 5, L - 1), spectra, rtol=1e-10)
+    assert head.n_invariants == 5 * L
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the issue's bar: invariance of the head to rotations of its (bandlimited) input
+
+
+def invariance_error(head, x, R):
+    """Relative change of the head's invariants when the input coefficients are rotated exactly by ``R``."""
+    reference = head.invariants(as_tensor(x)).detach().numpy()
+    rotated = head.invariants(as_tensor(rotate_flm(x, R))).detach().numpy()
+    return np.abs(rotated - reference).max() / np.abs(reference).max()
+
+
+def _random_head_and_input(seed, L=12, grid_oversampling=3.0, nonlinearity="softplus"):
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    head = SphericalHead(
+        5, 10, L, hidden=(16, 16), grid_oversampling=grid_oversampling, nonlinearity=nonlinearity, dtype=F64
+    ).eval()
+    with torch.no_grad():
+        for conv in head.convs:
+            conv.bias.copy_(0.3 * torch.randn(conv.out_channels))
+    # Unit-variance maps (sum_lm |f_lm|^2 = 4 pi), the scale batch normalisation gives the nonlinearities.
+    x = random_flm(rng, (4, 5), L, scale=np.sqrt(4 * np.pi) / L)
+    return head, x, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_head_is_invariant_to_rotations(seed):
+    head, x, rng = _random_head_and_input(seed)
+    R = random_rotation(rng)
+    assert invariance_error(head, x, R) <= 1e-4
+    logits = head(as_tensor(x)).detach().numpy()
+    rotated = head(as_tensor(rotate_flm(x, R))).detach().numpy()
+    assert np.abs(rotated - logits).max() <= 1e-4 * np.abs(logits).max()
+
+
+def test_head_invariance_error_comes_from_the_grid():
+    """The error is the aliasing of the nonlinearity: large on the coarsest grid, and falling with the grid."""
+    errors = []
+    for grid_oversampling in (1.0, 1.5, 3.0):
+        head, x, rng = _random_head_and_input(0, grid_oversampling=grid_oversampling)
+        errors.append(invariance_error(head, x, random_rotation(rng)))
+    assert errors[0] > 1e-3
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_head_without_power_spectrum(rng):
+    head = SphericalHead(2, 3, 5, hidden=(4, 6), power_spectrum=False, dtype=F64).eval()
+    x = as_tensor(random_flm(rng, (3, 2), 5))
+    assert head.invariants(x).shape == (3, 6)
+    assert head(x).shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"in_channels": 0}, ValueError, "in_channels"),
+        ({"L": 0}, ValueError, "L"),
+        ({"hidden": ()}, ValueError, "hidden"),
+        ({"grid_oversampling": 0.5}, ValueError, "grid_oversampling"),
+        ({"nonlinearity": "relu"}, ValueError, "nonlinearity"),
+        ({"power_spectrum": "yes"}, TypeError, "power_spectrum"),
+    ],
+)
+def test_head_rejects_bad_parameters(kwargs, error, name):
+    params = {"in_channels": 2, "n_classes": 3, "L": 4, **kwargs}
+    with pytest.raises(error, match=name):
+        SphericalHead(**params)
+
+
+def test_transform_rejects_a_grid_below_the_bandlimit():
+    with pytest.raises(ValueError, match="M"):
+        GaussLegendreSHT(8, 6)
+    with pytest.raises(ValueError, match="n_phi"):
+        GaussLegendreSHT(4, 4, n_phi=5)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the classifier
+
+
+def _spectral_classes(rng, n, L):
+    """Two classes of real maps on the GL grid of bandlimit ``L``: power on degrees 1-2, or on degrees 4-5.
+    Each map has random coefficients, so the classes are told apart by rotation-invariant quantities only."""
+    labels = np.arange(n) % 2
+    flm = random_flm(rng, (n,), L)
+    ell = np.arange(L)[:, None]
+    low = ((ell >= 1) & (ell <= 2)).astype(float)
+    high = ((ell >= 4) & (ell <= 5)).astype(float)
+    flm *= np.where(labels[:, None, None] == 0, low, high)
+    flm[:, 0, 0] = 2.0
+    return inverse_sht(flm, L, "gl"), labels
+
+
+@pytest.fixture(scope="module")
+def spectral_data():
+    return _spectral_classes(np.random.default_rng(0), 240, 8)
+
+
+@pytest.fixture(scope="module")
+def fitted(spectral_data):
+    maps, labels = spectral_data
+    clf = SphericalScatteringHeadClassifier(
+        bandlimit=6, hidden=(8,), max_epochs=12, batch_size=16, learning_rate=1e-2, random_state=0, n_threads=1
+    )
+    return clf.fit(maps[:200], labels[:200])
+
+
+def test_classifier_learns(fitted, spectral_data):
+    maps, labels = spectral_data
+    n_paths = len(scattering_paths(axisymmetric_filter_bank(8, 2.0), 2))
+    assert fitted.L_ == 8 and fitted.shape_ == (8, 15) and fitted.n_paths_ == n_paths
+    assert fitted.loss_curve_[-1] < 0.5 * fitted.loss_curve_[0]
+    assert fitted.score(maps[200:], labels[200:]) >= 0.9
+
+
+def test_classifier_probabilities(fitted, spectral_data):
+    maps = spectral_data[0][:20]
+    proba = fitted.predict_proba(maps)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(maps))
+    np.testing.assert_array_equal(fitted.predict(maps.reshape(20, -1)), fitted.predict(maps))
+
+
+def test_classifier_on_coefficients_matches_the_one_on_maps(fitted, spectral_data):
+    """Scattering computed once outside (input="coefficients") gives the same classifier."""
+    maps, labels = spectral_data
+    filters = axisymmetric_filter_bank(8, 2.0)
+    coefficients = scattering_coefficients(maps, filters, 8, 2, sampling="gl", oversampling=2.0)
+    params = {**fitted.get_params(), "input": "coefficients"}
+    clf = SphericalScatteringHeadClassifier(**params).fit(coefficients[:200], labels[:200])
+    np.testing.assert_allclose(clf.decision_function(coefficients[200:]), fitted.decision_function(maps[200:]),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="paths"):
+        clf.predict(coefficients[:3, :5])
+    with pytest.raises(ValueError, match="bandlimit"):
+        clf.predict(coefficients[:3, :, :4, :4])
+
+
+def test_classifier_outputs_are_nearly_invariant_to_rotations(fitted, spectral_data):
+    """Rotating the maps themselves: the scattering's moduli add their own discretisation error, which falls as
+    they are taken on finer grids (scattering ``oversampling``)."""
+    from sklearn.base import clone
+
+    maps, labels = spectral_data
+    flm = forward_sht(maps[200:220], 8, "gl")
+    rotated = inverse_sht(rotate_flm(flm, random_rotation(np.random.default_rng(5))), 8, "gl")
+    fine = clone(fitted).set_params(oversampling=8.0).fit(maps[:200], labels[:200])
+    errors = []
+    for clf in (fitted, fine):
+        reference = clf.decision_function(maps[200:220])
+        errors.append(np.abs(clf.decision_function(rotated) - reference).max() / np.abs(reference).max())
+    assert errors[1] <= 1e-3 < errors[0] <= 3e-2
+
+
+def test_classifier_is_reproducible(spectral_data):
+    maps, labels = spectral_data
+    params = dict(bandlimit=4, hidden=(4,), max_epochs=2, random_state=3, n_threads=1, sampling="gl")
+    a = SphericalScatteringHeadClassifier(**params).fit(maps[:60], labels[:60])
+    b = SphericalScatteringHeadClassifier(**params).fit(maps[:60], labels[:60])
+    np.testing.assert_array_equal(a.decision_function(maps[60:80]), b.decision_function(maps[60:80]))
+
+
+def test_classifier_on_driscoll_healy_maps(rng):
+    L = 6
+    flm = random_flm(rng, (30,), L)
+    maps = inverse_sht(flm, L, "dh")
+    clf = SphericalScatteringHeadClassifier(sampling="dh", bandlimit=4, hidden=(4,), max_epochs=1, random_state=0)
+    clf.fit(maps, np.arange(30) % 3)
+    assert clf.L_ == L and clf.shape_ == (2 * L, 2 * L)
+    with pytest.raises(ValueError, match="maps of shape"):
+        clf.predict(np.zeros((2, 10, 10)))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("L", 1, ValueError),
+        ("L", 5, ValueError),  # the maps are on the grid of bandlimit 8
+        ("lam", 1.0, ValueError),
+        ("max_order", 3, ValueError),
+        ("sampling", "healpix", ValueError),
+        ("oversampling", 0.5, ValueError),
+        ("bandlimit", 0, ValueError),
+        ("input", "images", ValueError),
+        ("hidden", (), ValueError),
+        ("hidden", "wide", ValueError),
+        ("grid_oversampling", 0.9, ValueError),
+        ("nonlinearity", "relu", ValueError),
+        ("power_spectrum", 1, TypeError),
+        ("max_epochs", 0, ValueError),
+        ("learning_rate", -1.0, ValueError),
+        ("validation_fraction", 1.0, ValueError),
+        ("early_stopping", "yes", TypeError),
+        ("n_threads", 0, ValueError),
+    ],
+)
+def test_classifier_rejects_bad_parameters(spectral_data, name, value, error):
+    maps, labels = spectral_data
+    with pytest.raises(error, match=name):
+        SphericalScatteringHeadClassifier(**{name: value}).fit(maps[:40], labels[:40])
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 7, 8)), np.zeros((4, 7, 8, 9)), np.zeros((4, 7, 3, 3), complex)])
+def test_classifier_rejects_bad_coefficients(bad):
+    clf = SphericalScatteringHeadClassifier(input="coefficients", bandlimit=4)
+    with pytest.raises(ValueError, match="coefficients|bandlimit"):
+        clf.fit(bad, np.arange(4) % 2)
+
+
+#: Checks that fit data whose number of features is no sphere grid: scikit-learn's checks draw 2, 3, 5 or 10
+#: features per sample, and no Gauss-Legendre grid L (2L - 1), L >= 2, has that many points (6, 15, 28, ...).
+NOT_MAPS = "fits data with a number of features that is no Gauss-Legendre grid of bandlimit >= 2"
+EXPECTED_FAILED = {
+    name: NOT_MAPS
+    for name in (
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_classifier_data_not_an_array",
+        "check_classifiers_one_label",
+        "check_classifiers_classes",
+        "check_classifiers_train",
+        "check_supervised_y_2d",
+        "check_decision_proba_consistency",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+    )
+}
+
+
+@parametrize_with_checks(
+    [SphericalScatteringHeadClassifier(bandlimit=2, hidden=(4,), max_epochs=2, random_state=0, n_threads=1)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED,
+    xfail_strict=True,
+)
+def test_sklearn_classifier_checks(estimator, check):
+    check(estimator)
+
+
+def test_classifier_on_maps_passes_the_checks_that_need_data(spectral_data):
+    """What the expected failures above cannot show, on maps of bandlimit 3 (15 features): fit returns self,
+    refits are identical, pickling round-trips, parameters are not changed, and predictions do not depend on
+    the batch."""
+    import pickle
+
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(1)
+    maps = inverse_sht(random_flm(rng, (60,), 3), 3, "gl").reshape(60, 15)
+    labels = np.arange(60) % 3
+    params = dict(bandlimit=2, hidden=(4,), max_epochs=2, random_state=0, n_threads=1)
+    clf = SphericalScatteringHeadClassifier(**params)
+    assert clf.fit(maps, labels) is clf
+    assert clf.get_params() == SphericalScatteringHeadClassifier(**params).get_params()
+    again = clone(clf).fit(maps, labels)
+    np.testing.assert_array_equal(clf.decision_function(maps), again.decision_function(maps))
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(maps), clf.decision_function(maps))
+    one_by_one = np.concatenate([clf.decision_function(maps[k : k + 1]) for k in range(5)])
+    np.testing.assert_allclose(one_by_one, clf.decision_function(maps[:5]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expecting 15 features"):
+        clf.predict(maps[:, :9])
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"momentum": 0.0}, "momentum"), ({"momentum": 1.5}, "momentum"),
+                                              ({"eps": 0.0}, "eps"), ({"channels": 0}, "channels")])
+def test_batch_norm_rejects_bad_parameters(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SphericalBatchNorm(**{"channels": 2, "L": 4, **kwargs})
