@@ -26,6 +26,8 @@ from scatter.sphere.wavelets import axisymmetric_filter_bank
 #: nonlinearities (relative change of the invariants ~2e-4 under rotations) far below the departure from
 #: equivariance of the scattering coefficients themselves (1-10% on the degrees kept, see :func:`degree_mask`).
 #: One torch thread: the head's operations are small, and extra threads lose more than they gain on a busy machine.
+#: The scattering the head reads (moduli at twice their wavelet's bandlimit).
+SCATTERING_PARAMS = {"bandwidth": 30, "lam": 2.0, "max_order": 2, "oversampling": 2.0}
 HEAD_PARAMS = {
     "bandlimit": 12,
     "hidden": (32, 32),
@@ -81,7 +83,7 @@ def select_degrees(coefficients, mask):
 
 def head_coefficients(maps, params, bandlimit, *, batch_size=250, quiet=True, desc="scattering"):
     """Scattering coefficients ``(n, n_paths, bandlimit, bandlimit)`` (complex64) of maps on the ``"dh"`` grid,
-    with the scattering settings ``params`` of :data:`pipelines.spherical_mnist.PARAMS`."""
+    with the scattering settings ``params`` (:data:`SCATTERING_PARAMS`)."""
     filters = axisymmetric_filter_bank(params["bandwidth"], params["lam"])
     out = None
     starts = range(0, len(maps), batch_size)
@@ -96,7 +98,7 @@ def head_coefficients(maps, params, bandlimit, *, batch_size=250, quiet=True, de
     return out
 
 
-def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False, random_state=0):
+def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=False, random_state=0):
     """Train and test the head in the three settings NR/NR, R/R and NR/R.
 
     Parameters
@@ -105,8 +107,9 @@ def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False
         ``{"NR": (X_train, X_test), "R": (X_train, X_test)}``: maps on the ``"dh"`` grid, unrotated and rotated.
     y_train, y_test : ndarray
         Labels (the same digits in both sets).
-    params : dict
-        Scattering settings (``bandwidth``, ``lam``, ``max_order``, ``oversampling``).
+    params : dict, optional
+        Scattering settings (``bandwidth``, ``lam``, ``max_order``, ``oversampling``; default
+        :data:`SCATTERING_PARAMS`).
     head_params : dict, optional
         The head's settings (default :data:`HEAD_PARAMS`).
 
@@ -119,6 +122,7 @@ def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False
         The head's settings, epochs run and the seconds spent on the scattering coefficients.
     """
     hp = dict(HEAD_PARAMS if head_params is None else head_params)
+    params = SCATTERING_PARAMS if params is None else params
     mask = degree_mask(axisymmetric_filter_bank(params["bandwidth"], params["lam"]), params["max_order"], hp["bandlimit"])
     tic = time.perf_counter()
     coefficients = {
@@ -139,7 +143,7 @@ def head_results(sets, y_train, y_test, params, head_params=None, *, quiet=False
             coefficients[train_rot, "train"], y_train, tests, y_test, hp, quiet=quiet, random_state=random_state
         )
         by_mode.update(results)
-    info = {**hp, "degrees_per_path": mask.sum(axis=1).tolist(), "epochs": epochs,
+    info = {**hp, "scattering": dict(params), "degrees_per_path": mask.sum(axis=1).tolist(), "epochs": epochs,
             "coefficient_seconds": coefficient_seconds}
     return [by_mode[mode] for mode in ("NR/NR", "R/R", "NR/R")], info
 

@@ -165,7 +165,7 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", 
     if head:
         from ._spherical_head import head_results
 
-        head_list, head_info = head_results(sets, y_train, y_test, p, quiet=quiet, random_state=random_state)
+        head_list, head_info = head_results(sets, y_train, y_test, quiet=quiet, random_state=random_state)
         results += head_list
         extra = {"svm_accuracy": accuracy, "head": head_info}
         accuracy = {mode: r["accuracy"] for mode, r in zip(MODES, head_list)}
