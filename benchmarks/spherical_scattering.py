@@ -69,7 +69,7 @@ def _timed(S, maps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--L", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--oversampling", type=float, nargs="+", default=[1, 2, 3, 4, 6])
+    parser.add_argument("--oversampling", type=float, nargs="+", default=[1, 2, 3, 4, 6, 8])
     parser.add_argument("--n", type=int, default=8, help="maps per invariance measurement")
     parser.add_argument("--throughput-L", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--throughput-oversampling", type=float, default=4.0)
