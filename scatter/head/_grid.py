@@ -15,10 +15,10 @@ from .. import grid
 from .._validation import check_choice, check_int
 from ..sklearn import _flatten_grids, _image_shape, _rotation_orbits
 from ._training import (
+    HeadClassifierMixin,
     check_hidden,
     check_real,
     check_training_params,
-    softmax,
     split_validation,
     torch_threads,
     train_classifier,
@@ -206,7 +206,7 @@ class CyclicHead2D(nn.Module):
         return self.classifier(self.invariants(x))
 
 
-class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
+class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimator):
     r"""2D scattering + a :class:`CyclicHead2D` trained by Adam: a scikit-learn classifier of images.
 
     Parameters
@@ -390,26 +390,3 @@ class ScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         with torch.no_grad(), torch_threads(self._n_threads):
             return self.head_(self._features(X)).double().numpy()
-
-    def decision_function(self, X):
-        """Logits ``(n_samples, n_classes)`` of the head."""
-        return self._logits(X)
-
-    def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)``: the softmax of the logits."""
-        return softmax(self._logits(X))
-
-    def predict(self, X):
-        """Most probable class of each image."""
-        logits = self._logits(X)
-        return self.classes_[logits.argmax(axis=1)]
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "head_")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.input_tags.three_d_array = True
-        tags.non_deterministic = False
-        return tags

@@ -47,11 +47,11 @@ from ..sphere.sampling import gauss_legendre_grid, grid_shape
 from ..sphere.scattering import scattering_coefficients
 from ..sphere.wavelets import axisymmetric_filter_bank
 from ._training import (
+    HeadClassifierMixin,
     check_bool,
     check_hidden,
     check_real,
     check_training_params,
-    softmax,
     split_validation,
     torch_threads,
     train_classifier,
@@ -449,7 +449,7 @@ def _packed(c):
     return torch.from_numpy(pack_coefficients(c).astype(np.float32))
 
 
-class SphericalScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
+class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimator):
     r"""Spherical scattering + a :class:`SphericalHead` trained by Adam: a scikit-learn classifier of maps.
 
     The head reads the harmonic coefficients :math:`(U[p] f)_{\ell m}`, :math:`\ell <` ``bandlimit``, of the
@@ -728,26 +728,3 @@ class SphericalScatteringHeadClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad(), torch_threads(self._n_threads):
             parts = [self.head_(features[s : s + 1024]).double() for s in range(0, len(features), 1024)]
         return torch.cat(parts).numpy()
-
-    def decision_function(self, X):
-        """Logits ``(n_samples, n_classes)`` of the head."""
-        return self._logits(X)
-
-    def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)``: the softmax of the logits."""
-        return softmax(self._logits(X))
-
-    def predict(self, X):
-        """Most probable class of each sample."""
-        logits = self._logits(X)
-        return self.classes_[logits.argmax(axis=1)]
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "head_")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.input_tags.three_d_array = True
-        tags.non_deterministic = False
-        return tags

@@ -133,3 +133,30 @@ def softmax(logits):
     logits -= logits.max(axis=1, keepdims=True)
     np.exp(logits, out=logits)
     return logits / logits.sum(axis=1, keepdims=True)
+
+
+class HeadClassifierMixin:
+    """What the heads' scikit-learn classifiers share, given their ``_logits(X)`` and fitted ``head_``, ``classes_``."""
+
+    def decision_function(self, X):
+        """Logits ``(n_samples, n_classes)`` of the head."""
+        return self._logits(X)
+
+    def predict_proba(self, X):
+        """Class probabilities ``(n_samples, n_classes)``: the softmax of the logits."""
+        return softmax(self._logits(X))
+
+    def predict(self, X):
+        """Most probable class of each sample."""
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "head_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
