@@ -779,6 +779,27 @@ def _sphere_bandlimit(n_features, sampling):
     return L if 4 * L * L == n_features else None
 
 
+def _fit_sphere_bandlimit(L, n_features, sample_shape, sampling):
+    """The bandlimit of the maps a spherical estimator is fitted on: ``L`` checked against them, or inferred."""
+    from .sphere.sampling import grid_shape
+
+    if L is not None:
+        L = check_int(L, "L", min_value=2)
+        shape = tuple(grid_shape(L, sampling))
+        if math.prod(shape) != n_features or (sample_shape is not None and tuple(sample_shape) != shape):
+            got = f"maps of shape {tuple(sample_shape)}" if sample_shape is not None else f"n_features={n_features}"
+            raise ValueError(f"X has {got}; L={L} with sampling={sampling!r} needs maps of shape {shape}")
+        return L
+    L = _sphere_bandlimit(n_features, sampling)
+    if L is None or L < 2 or (sample_shape is not None and tuple(sample_shape) != tuple(grid_shape(L, sampling))):
+        layout = "L (2L - 1)" if sampling == "gl" else "4 L^2"
+        raise ValueError(
+            f"L=None infers the bandlimit from the grid, but n_features={n_features} is no {sampling!r} grid "
+            f"of bandlimit L >= 2 (n_features = {layout}); pass L, or maps of shape (n_samples, *grid)"
+        )
+    return L
+
+
 class SphericalScattering(_ScatteringTransformer):
     r"""Spherical scattering (rotation invariant or equivariant) as a scikit-learn transformer.
 
@@ -914,25 +935,6 @@ class SphericalScattering(_ScatteringTransformer):
             raise ValueError("normalize_order2=True needs output='invariant'; got output='equivariant'")
         return params
 
-    def _fit_bandlimit(self, n_features, sample_shape, sampling):
-        from .sphere.sampling import grid_shape
-
-        if self.L is not None:
-            L = check_int(self.L, "L", min_value=2)
-            shape = tuple(grid_shape(L, sampling))
-            if math.prod(shape) != n_features or (sample_shape is not None and tuple(sample_shape) != shape):
-                got = f"maps of shape {tuple(sample_shape)}" if sample_shape is not None else f"n_features={n_features}"
-                raise ValueError(f"X has {got}; L={L} with sampling={sampling!r} needs maps of shape {shape}")
-            return L
-        L = _sphere_bandlimit(n_features, sampling)
-        if L is None or L < 2 or (sample_shape is not None and tuple(sample_shape) != tuple(grid_shape(L, sampling))):
-            layout = "L (2L - 1)" if sampling == "gl" else "4 L^2"
-            raise ValueError(
-                f"L=None infers the bandlimit from the grid, but n_features={n_features} is no {sampling!r} grid "
-                f"of bandlimit L >= 2 (n_features = {layout}); pass L, or maps of shape (n_samples, *grid)"
-            )
-        return L
-
     def fit(self, X, y=None):
         """Validate the parameters, infer the bandlimit if needed and build the spherical scattering.
 
@@ -953,7 +955,7 @@ class SphericalScattering(_ScatteringTransformer):
         params = self._check_params()
         X, sample_shape = self._flatten(X)
         X = validate_data(self, X, dtype=list(_DTYPES))
-        L = self._fit_bandlimit(X.shape[1], sample_shape, params["sampling"])
+        L = _fit_sphere_bandlimit(self.L, X.shape[1], sample_shape, params["sampling"])
         core = _Core(
             L, self.J0, self.lam, self.max_order, params["sampling"], params["output"], J=self.J,
             oversampling=self.oversampling,

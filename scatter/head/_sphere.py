@@ -42,7 +42,7 @@ from torch.nn import functional
 
 from .._progress import progress
 from .._validation import check_choice, check_int
-from ..sklearn import _flatten_grids, _sphere_bandlimit
+from ..sklearn import _fit_sphere_bandlimit, _flatten_grids
 from ..sphere.sampling import gauss_legendre_grid, grid_shape
 from ..sphere.scattering import scattering_coefficients
 from ..sphere.wavelets import axisymmetric_filter_bank
@@ -607,22 +607,6 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             params["L"] = check_int(self.L, "L", min_value=2)
         return params
 
-    def _fit_bandlimit(self, n_features, sample_shape, sampling):
-        if self.L is not None:
-            shape = tuple(grid_shape(self.L, sampling))
-            if math.prod(shape) != n_features or (sample_shape is not None and tuple(sample_shape) != shape):
-                got = f"maps of shape {tuple(sample_shape)}" if sample_shape is not None else f"n_features={n_features}"
-                raise ValueError(f"X has {got}; L={self.L} with sampling={sampling!r} needs maps of shape {shape}")
-            return int(self.L)
-        L = _sphere_bandlimit(n_features, sampling)
-        if L is None or L < 2 or (sample_shape is not None and tuple(sample_shape) != tuple(grid_shape(L, sampling))):
-            layout = "L (2L - 1)" if sampling == "gl" else "4 L^2"
-            raise ValueError(
-                f"L=None infers the bandlimit from the grid, but n_features={n_features} is no {sampling!r} grid "
-                f"of bandlimit L >= 2 (n_features = {layout}); pass L, or maps of shape (n_samples, *grid)"
-            )
-        return L
-
     def _check_coefficients(self, X, reset):
         X = np.asarray(X)
         if X.dtype.kind not in "fc" or X.ndim != 4 or X.shape[-1] != X.shape[-2]:
@@ -670,7 +654,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         if reset:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
             check_classification_targets(y)
-            self.L_ = self._fit_bandlimit(X.shape[1], sample_shape, self._sampling)
+            self.L_ = _fit_sphere_bandlimit(self.L, X.shape[1], sample_shape, self._sampling)
             self.shape_ = tuple(grid_shape(self.L_, self._sampling))
             self.filters_ = axisymmetric_filter_bank(self.L_, self._lam)
         else:
