@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch", reason="scatter.head needs the optional ext
 
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from classifier_checks import FIT_ON_FEW_FEATURES  # noqa: E402
 
 from scatter import Scattering2D  # noqa: E402
 from scatter.head import CyclicConv2d, CyclicHead2D, ScatteringHeadClassifier, orientation_tensor  # noqa: E402
@@ -221,36 +222,7 @@ def test_classifier_rejects_bad_parameters(digits_16, name, value, error):
 #: Checks that fit data whose number of features is no square image of side >= 2^J: shape inference has no
 #: image to build, and says so with a ValueError (scikit-learn's checks draw 2, 3, 5 or 10 features).
 NOT_IMAGES = "fits data with a number of features that is no square image of side >= 2^J"
-EXPECTED_FAILED = {
-    name: NOT_IMAGES
-    for name in (
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_classifier_data_not_an_array",
-        "check_classifiers_one_label",
-        "check_classifiers_classes",
-        "check_classifiers_train",
-        "check_supervised_y_2d",
-        "check_decision_proba_consistency",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    )
-}
+EXPECTED_FAILED = {name: NOT_IMAGES for name in FIT_ON_FEW_FEATURES}
 
 
 @parametrize_with_checks(
