@@ -186,6 +186,26 @@ def _resize(flm, L):
     return out
 
 
+class _Moduli:
+    r"""The moduli :math:`|U \star \psi_j|` of a filter bank, each on its own grid (see the module docstring)."""
+
+    def __init__(self, filters, oversampling):
+        self.js = [int(j) for j in filters["j"]]
+        self.psi = filters["psi"]
+        self.row = {j: i for i, j in enumerate(self.js)}
+        self.bandlimit = {j: int(b) for j, b in zip(self.js, filters["bandlimit"])}
+        self.grid = dict(zip(self.js, (int(m) for m in modulus_bandlimits(filters, oversampling))))
+
+    def __call__(self, clm, j):
+        """``|U star psi_j|`` on the grid of bandlimit M_j, and M_j, from the coefficients of U (bandlimit >= L_j)."""
+        M, b = self.grid[j], self.bandlimit[j]
+        return np.abs(synthesis(clm[..., :b, :b] * self.psi[self.row[j], :b, None], _GL_FAST, M)), M
+
+    def coarser_bandlimit(self, j1):
+        """Degrees the wavelets coarser than ``j1`` read: the largest of their bandlimits (0 if none)."""
+        return max((self.bandlimit[j2] for j2 in self.js if j2 < j1), default=0)
+
+
 def spherical_scattering(
     maps, filters, max_order=2, output="invariant", *, sampling="gl", oversampling=None
 ):
@@ -225,10 +245,8 @@ def spherical_scattering(
         \qquad S[p] = c_{U[p], 00} / \sqrt{4\pi}.
     """
     L = filters["L"]
-    psi, js = filters["psi"], [int(j) for j in filters["j"]]
-    row = {j: i for i, j in enumerate(js)}
-    bandlimits = {j: int(b) for j, b in zip(js, filters["bandlimit"])}
-    grids = dict(zip(js, (int(m) for m in modulus_bandlimits(filters, oversampling))))
+    modulus = _Moduli(filters, oversampling)
+    js = modulus.js
     L_phi = int(filters["phi_bandlimit"])
     phi = filters["phi"][:L_phi, None]
     invariant = output == "invariant"
@@ -238,11 +256,6 @@ def spherical_scattering(
         if invariant:
             return clm[..., 0, 0].real / math.sqrt(4.0 * math.pi)
         return synthesis(_resize(clm, L_phi) * phi, "gl", L_phi)
-
-    def modulus(clm, j):
-        """``|U star psi_j|`` on the GL grid of bandlimit M_j, from the coefficients of U (bandlimit >= L_j)."""
-        M, b = grids[j], bandlimits[j]
-        return np.abs(synthesis(clm[..., :b, :b] * psi[row[j], :b, None], _GL_FAST, M)), M
 
     def leaf(clm, j):
         """Output of a path that is not propagated further."""
@@ -261,7 +274,7 @@ def spherical_scattering(
         for j1 in js:
             u, M = modulus(flm, j1)
             # Only the degrees the output and the coarser wavelets j2 < j1 read are analysed.
-            needed = max([summary_bandlimit] + [bandlimits[j2] for j2 in js if j2 < j1])
+            needed = max(summary_bandlimit, modulus.coarser_bandlimit(j1))
             first[j1] = analysis(u, needed, _GL_FAST, M)
             out.append(summary(first[j1]))
         out += [leaf(first[j1], j2) for j1 in js for j2 in js if j2 < j1]
@@ -299,22 +312,19 @@ def scattering_coefficients(
         :math:`U[p] f` is ``out[:, p, 0, 0].real / sqrt(4 pi)``, the invariant output.
     """
     bandlimit = check_int(bandlimit, "bandlimit", min_value=1)
-    psi, js = filters["psi"], [int(j) for j in filters["j"]]
-    row = {j: i for i, j in enumerate(js)}
-    bandlimits = {j: int(b) for j, b in zip(js, filters["bandlimit"])}
-    grids = dict(zip(js, (int(m) for m in modulus_bandlimits(filters, oversampling))))
+    modulus = _Moduli(filters, oversampling)
+    js = modulus.js
 
     def propagate(clm, j, needed):
         """Degrees below ``min(needed, M_j)`` of ``|U star psi_j|``: those above M_j are zero."""
-        M, b = grids[j], bandlimits[j]
-        u = np.abs(synthesis(clm[..., :b, :b] * psi[row[j], :b, None], _GL_FAST, M))
+        u, M = modulus(clm, j)
         return analysis(u, min(needed, M), _GL_FAST, M)
 
     flm = forward_sht(maps, filters["L"], sampling)
     out = [_resize(flm, bandlimit)]
     if max_order >= 1:
         first = {
-            j1: propagate(flm, j1, max([bandlimit] + [bandlimits[j2] for j2 in js if j2 < j1 and max_order >= 2]))
+            j1: propagate(flm, j1, max(bandlimit, modulus.coarser_bandlimit(j1) if max_order >= 2 else 0))
             for j1 in js
         }
         out += [_resize(first[j1], bandlimit) for j1 in js]

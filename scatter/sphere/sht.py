@@ -171,10 +171,9 @@ _GL_FAST = "gl-fast"
 
 
 @lru_cache(maxsize=16)
-def _ring_grid(L, sampling, grid_L=None):
-    """``(theta, weights, n_phi, plan)`` of the ring grid of bandlimit ``grid_L`` (default ``L``), with the
-    Legendre plan of the degrees below ``L``."""
-    grid_L = L if grid_L is None else grid_L
+def _ring_grid(L, sampling, grid_L):
+    """``(theta, weights, n_phi, plan)`` of the ring grid of bandlimit ``grid_L``, with the Legendre plan of the
+    degrees below ``L``."""
     if sampling == _GL_FAST:
         theta, _, weights = gauss_legendre_grid(grid_L)
         n_phi = sp_fft.next_fast_len(2 * grid_L - 1, real=True)

@@ -170,7 +170,7 @@ def test_on_the_fly_tables_match_cached(rng, monkeypatch):
     monkeypatch.setattr(sht_module, "_BLOCK_BYTES", 4096)
     sht_module._ring_grid.cache_clear()
     try:
-        plan = sht_module._ring_grid(L, "gl")[-1]
+        plan = sht_module._ring_grid(L, "gl", L)[-1]
         assert plan.on_the_fly
         np.testing.assert_allclose(forward_sht(maps, L), cached, atol=1e-14)
         np.testing.assert_allclose(inverse_sht(flm, L), maps, atol=1e-13)
