@@ -5,9 +5,9 @@ the batch on several Python threads at once (:func:`scatter.grid._batch.map_chun
 busy without the barriers of a parallel loop per call. Kernels work in the dtype of their input, so float32
 stays float32 and complex64 stays complex64.
 
-Spectra of real signals are stored as halves, the way ``scipy.fft.rfftn`` returns them: the last axis
-holds the frequencies ``0 .. N // 2`` and the others are read through Hermitian symmetry,
-``X[-p, -q] = conj(X[p, q])``.
+Spectra of real signals come as halves, the way ``scipy.fft.rfftn`` returns them (the last axis holds the
+frequencies ``0 .. N // 2``), and are completed once through Hermitian symmetry,
+``X[-p, -q] = conj(X[p, q])``, before the filter products read them.
 """
 
 import numpy as np
@@ -50,31 +50,46 @@ def reflect_pad_2d(x, top, left, out):
 
 # Reassociating and contracting the sums of products is harmless and lets LLVM vectorise the inner loops.
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
-def multiply_periodize(x_half, seg_src, seg_dst, seg_len, n_direct, weight, out):
-    """Sparse product of half spectra with a filter, periodized onto a coarser grid, by segments.
+def multiply_periodize(x, seg_src, seg_dst, seg_len, weight, out):
+    """Sparse product of spectra with a real filter, periodized onto a coarser grid, by segments.
 
-    For each image ``b``: ``out[b] = 0``, then for every segment ``s`` with ``a, d, n = seg_src[s],
-    seg_dst[s], seg_len[s]`` and its weights ``w`` (consecutive in ``weight``): ``out[b, d + i] +=
-    X[b, a + i] * w[i]`` for the first ``n_direct`` segments and ``conj(X[b, a - i]) * w[i]`` for the others
-    (frequencies held by their Hermitian mirror), ``0 <= i < n``. Arrays are flattened per image; the plan
-    comes from :func:`scatter.grid._plans.periodization_plan`.
+    ``x`` (B, 2 n_in) and ``out`` (B, 2 n_out) are complex spectra, flattened per item and viewed as real
+    numbers. For each item ``b``: ``out[b] = 0``, then for every segment ``s`` with ``a, d, n = seg_src[s],
+    seg_dst[s], seg_len[s]`` and its weights ``w`` (consecutive in ``weight``): ``out[b, d + t] += x[b, a + t]
+    * w[t]``, ``0 <= t < n``. The plan comes from :func:`scatter.grid._plans.periodization_plan`.
     """
-    n_batch = x_half.shape[0]
-    n_out = out.shape[1]
     n_segments = seg_src.shape[0]
-    for b in range(n_batch):
-        x = x_half[b]
+    for b in range(x.shape[0]):
+        source = x[b]
         row = out[b]
-        for k in range(n_out):
-            row[k] = 0
+        row[:] = 0
         w = 0
-        for s in range(n_direct):
-            a, d = seg_src[s], seg_dst[s]
-            for i in range(seg_len[s]):
-                row[d + i] += x[a + i] * weight[w + i]
-            w += seg_len[s]
-        for s in range(n_direct, n_segments):
-            a, d = seg_src[s], seg_dst[s]
-            for i in range(seg_len[s]):
-                row[d + i] += np.conj(x[a - i]) * weight[w + i]
-            w += seg_len[s]
+        for s in range(n_segments):
+            a, d, n = seg_src[s], seg_dst[s], seg_len[s]
+            # Slices keep the indices of the inner loop non-negative and unit-stride, so that it vectorises.
+            src = source[a : a + n]
+            dst = row[d : d + n]
+            wts = weight[w : w + n]
+            for t in range(n):
+                dst[t] += src[t] * wts[t]
+            w += n
+
+
+@njit(cache=True, nogil=True)
+def hermitian_complete(x_half, start, out):
+    """Full spectra ``out`` (B, M, N) of real signals from their halves ``x_half`` (B, M, N // 2 + 1).
+
+    ``out[b, r, c] = x_half[b, r, c]`` for ``c <= N // 2`` and ``conj(x_half[b, -r mod M, N - c])`` for
+    ``c >= start`` (``M = 1`` for 1D spectra); the columns in between are not written.
+    """
+    n_rows, n = out.shape[1], out.shape[2]
+    n_half = x_half.shape[2]
+    for b in range(x_half.shape[0]):
+        for r in range(n_rows):
+            src = x_half[b, r]
+            dst = out[b, r]
+            for c in range(n_half):
+                dst[c] = src[c]
+            mirror = x_half[b, (n_rows - r) % n_rows]
+            for c in range(max(start, n_half), n):
+                dst[c] = np.conj(mirror[n - c])

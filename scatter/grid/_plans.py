@@ -1,13 +1,15 @@
-"""Sparse plans for multiplying a half spectrum by a filter and periodizing the product.
+"""Sparse plans for multiplying a spectrum by a filter and periodizing the product.
 
 A scattering layer multiplies the spectrum of a real signal by a band-limited filter, then subsamples in
 space, which periodizes the product in frequency. Both steps touch only the frequencies where the filter
 is not negligible, so a plan lists those frequencies once, at construction, with where to read them in the
-half spectrum (``rfftn`` layout) and where they land on the coarser grid.
+full spectrum and where they land on the coarser grid.
 
-Those frequencies come in runs along the last axis whose source and destination both advance one by one
-(the source backwards for frequencies read from their Hermitian mirror), so a plan stores runs
-(segments), and the kernel's inner loop is a unit-stride multiply-accumulate with no index arrays.
+The transforms compute half spectra (``rfftn``) and complete them once by Hermitian symmetry
+(:func:`full_spectrum`); every plan that reads a spectrum then reads it directly. The frequencies a plan
+reads come in runs along the last axis whose source and destination both advance one by one, so a plan
+stores runs (segments) in units of the real and imaginary parts, and the kernel's inner loop is a
+unit-stride multiply-accumulate over real numbers, with no index arrays, which vectorises.
 """
 
 import numpy as np
@@ -39,58 +41,67 @@ def periodization_plan(h, factor, half, dtype):
     -------
     dict
         ``seg_src``, ``seg_dst``, ``seg_len`` (int64): each segment's first source and destination index and
-        its length; ``weight`` (``dtype``): the weights of the segments' terms, one after the other;
-        ``n_direct``: the segments read directly (the others read conjugated mirrors, backwards);
-        ``shape``: the full coarse grid; ``half``. For :func:`scatter.grid._kernels.multiply_periodize`.
+        its length, counted in real numbers of the flattened complex arrays (twice the complex index);
+        ``weight`` (``dtype``): the weights of the segments' terms, one after the other, each twice (for the
+        real and the imaginary part); ``shape``: the full coarse grid; ``half``; ``mirror_from``: the first
+        column past the last axis' Nyquist frequency that the plan reads (the axis' length if none), from
+        which :func:`full_spectrum` must complete the spectra the plan reads. For :func:`apply_plan`.
     """
     full = h.shape
     coarse = tuple(n // factor for n in full)
     n_cols = coarse[-1] // 2 + 1 if half else coarse[-1]
     eps = SUPPORT_EPS[np.dtype(dtype)]
     keep = np.abs(h) > eps * np.abs(h).max() if h.any() else np.zeros(h.shape, bool)
-    idx = np.nonzero(keep)
+    idx = np.nonzero(keep)  # row-major order of the full grid
     dest = [i % c for i, c in zip(idx, coarse)]
     on_grid = dest[-1] < n_cols
     idx = [i[on_grid] for i in idx]
     dest = [d[on_grid] for d in dest]
     weight = h[tuple(idx)] / factor ** h.ndim
-    # Frequencies past the last axis' Nyquist are held by their mirror -q in the half spectrum.
-    half_len = full[-1] // 2 + 1
-    mirrored = idx[-1] >= half_len
-    src_idx = [np.where(mirrored, (n - i) % n, i) for i, n in zip(idx, full)]
-    src = np.ravel_multi_index(src_idx, full[:-1] + (half_len,))
+    src = np.ravel_multi_index(idx, full)
     dst = np.ravel_multi_index(dest, coarse[:-1] + (n_cols,))
-    # Terms come in row-major order of the full grid; direct ones first, then mirrored ones.
-    order = np.argsort(mirrored, kind="stable")
-    src, dst, mirrored = src[order], dst[order], mirrored[order]
-    step = np.where(mirrored, -1, 1)
     starts = np.ones(src.size, bool)
-    starts[1:] = (src[1:] - src[:-1] != step[1:]) | (dst[1:] - dst[:-1] != 1) | (mirrored[1:] != mirrored[:-1])
+    starts[1:] = (np.diff(src) != 1) | (np.diff(dst) != 1)
     first = np.flatnonzero(starts)
+    mirrored = idx[-1][idx[-1] > full[-1] // 2]
     return {
-        "seg_src": np.ascontiguousarray(src[first], dtype=np.int64),
-        "seg_dst": np.ascontiguousarray(dst[first], dtype=np.int64),
-        "seg_len": np.diff(np.append(first, src.size)).astype(np.int64),
-        "weight": np.ascontiguousarray(weight[order], dtype=dtype),
-        "n_direct": int(np.count_nonzero(~mirrored[first])),
+        "seg_src": 2 * src[first].astype(np.int64),
+        "seg_dst": 2 * dst[first].astype(np.int64),
+        "seg_len": 2 * np.diff(np.append(first, src.size)).astype(np.int64),
+        "weight": np.repeat(weight, 2).astype(dtype),
         "shape": coarse,
         "half": half,
+        "mirror_from": int(mirrored.min()) if mirrored.size else full[-1],
     }
 
 
-def apply_plan(spectrum_half, plan):
-    """Run a plan on a batch of half spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``."""
-    n_batch = spectrum_half.shape[0]
+def full_spectrum(spectrum_half, n_last, readers):
+    r"""Complete half spectra ``(B, ..., n_last // 2 + 1)`` (``rfftn`` layout, 1 or 2 axes) to ``(B, ..., n_last)``.
+
+    :math:`X[p, q] = \overline{X[-p, -q]}` for the frequencies ``q > n_last // 2`` of the last axis, from the
+    first column that one of the plans ``readers`` reads (``mirror_from``): the columns before it are left
+    unset, and only those plans may read the result.
+    """
+    shape = spectrum_half.shape
+    rows = spectrum_half.reshape(shape[0], -1, shape[-1])
+    out = np.empty(rows.shape[:2] + (n_last,), spectrum_half.dtype)
+    _kernels.hermitian_complete(rows, min(plan["mirror_from"] for plan in readers), out)
+    return out.reshape(shape[:-1] + (n_last,))
+
+
+def apply_plan(spectrum, plan):
+    """Run a plan on a batch of full spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``."""
+    n_batch = spectrum.shape[0]
     coarse = plan["shape"]
     cols = coarse[-1] // 2 + 1 if plan["half"] else coarse[-1]
-    out = np.empty((n_batch, int(np.prod(coarse[:-1], dtype=np.int64)) * cols), spectrum_half.dtype)
+    out = np.empty((n_batch, int(np.prod(coarse[:-1], dtype=np.int64)) * cols), spectrum.dtype)
+    real = out.real.dtype
     _kernels.multiply_periodize(
-        spectrum_half.reshape(n_batch, -1),
+        spectrum.reshape(n_batch, -1).view(real),
         plan["seg_src"],
         plan["seg_dst"],
         plan["seg_len"],
-        plan["n_direct"],
         plan["weight"],
-        out,
+        out.view(real),
     )
     return out.reshape((n_batch,) + coarse[:-1] + (cols,))

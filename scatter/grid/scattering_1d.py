@@ -10,7 +10,7 @@ from scipy import fft as sp_fft
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, periodization_plan
+from ._plans import apply_plan, full_spectrum, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -114,31 +114,31 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     if plans is None:
         plans = plans_1d(bank, max_order, x.dtype)
 
-    def modulus_spectrum(spectrum_full):
-        z = sp_fft.ifft(spectrum_full, workers=workers, overwrite_x=True)
-        u = np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
-        return sp_fft.rfft(u, workers=workers)
+    def spectrum(u, readers):
+        return full_spectrum(sp_fft.rfft(u, workers=workers), u.shape[-1], readers)
 
-    def lowpass(spectrum_half, level, channel):
+    def modulus_spectrum(coarse_spectrum, readers):
+        z = sp_fft.ifft(coarse_spectrum, workers=workers, overwrite_x=True)
+        return spectrum(np.abs(z, out=np.empty(z.shape, x.dtype)), readers)  # numpy's vectorised hypot
+
+    def lowpass(full, level, channel):
         plan = plans["phi"][level]
-        s = sp_fft.irfft(apply_plan(spectrum_half, plan), n=plan["shape"][0], workers=workers, overwrite_x=True)
+        s = sp_fft.irfft(apply_plan(full, plan), n=plan["shape"][0], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, start:stop]
 
-    u0 = sp_fft.rfft(padded, workers=workers)
+    u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
     # Order-2 channels follow all order-1 channels, in (n1, n2) order, which is the order of this loop.
     channel2 = 1 + len(psi1)
     for n1, p1 in enumerate(psi1):
         k1 = min(p1["j"], log2_T)
-        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]))
+        later = [n2 for n2, p2 in enumerate(psi2) if p2["j"] > p1["j"]] if max_order >= 2 else []
+        readers = [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]]
+        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]), readers)
         lowpass(u1, k1, 1 + n1)
-        if max_order < 2:
-            continue
-        for n2, p2 in enumerate(psi2):
-            if p2["j"] <= p1["j"]:
-                continue
-            k2 = min(p2["j"], log2_T) - k1
-            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, k1]))
+        for n2 in later:
+            k2 = min(psi2[n2]["j"], log2_T) - k1
+            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, k1]), [plans["phi"][k1 + k2]])
             lowpass(u2, k1 + k2, channel2)
             channel2 += 1
     return out

@@ -8,7 +8,7 @@ from scipy import fft as sp_fft
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, periodization_plan
+from ._plans import apply_plan, full_spectrum, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -111,32 +111,32 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     if plans is None:
         plans = plans_2d(bank, max_order, x.dtype)
 
-    def modulus_spectrum(spectrum_full):
-        z = sp_fft.ifft2(spectrum_full, workers=workers, overwrite_x=True)
-        u = np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
-        return sp_fft.rfft2(u, workers=workers)
+    def spectrum(u, readers):
+        return full_spectrum(sp_fft.rfft2(u, workers=workers), u.shape[-1], readers)
 
-    def lowpass(spectrum_half, res, channel):
+    def modulus_spectrum(coarse_spectrum, readers):
+        z = sp_fft.ifft2(coarse_spectrum, workers=workers, overwrite_x=True)
+        return spectrum(np.abs(z, out=np.empty(z.shape, x.dtype)), readers)  # numpy's vectorised hypot
+
+    def lowpass(full, res, channel):
         plan = plans["phi"][res]
-        s = sp_fft.irfft2(apply_plan(spectrum_half, plan), s=plan["shape"], workers=workers, overwrite_x=True)
+        s = sp_fft.irfft2(apply_plan(full, plan), s=plan["shape"], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
 
-    u0 = sp_fft.rfft2(padded, workers=workers)
+    u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
     # Order-1 channels follow S_0 in n1 order; order-2 channels follow all of them, in (n1, n2) order,
     # which is the order of this loop.
     channel2 = 1 + len(psi)
     for n1, psi1 in enumerate(psi):
         j1 = psi1["j"]
-        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]))
+        later = [n2 for n2, psi2 in enumerate(psi) if psi2["j"] > j1] if max_order >= 2 else []
+        readers = [plans["psi2"][n2, j1] for n2 in later] + [plans["phi"][j1]]
+        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]), readers)
         lowpass(u1, j1, 1 + n1)
-        if max_order < 2:
-            continue
-        for n2, psi2 in enumerate(psi):
-            j2 = psi2["j"]
-            if j2 <= j1:
-                continue
-            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, j1]))
+        for n2 in later:
+            j2 = psi[n2]["j"]
+            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, j1]), [plans["phi"][j2]])
             lowpass(u2, j2, channel2)
             channel2 += 1
     return out
