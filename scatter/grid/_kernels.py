@@ -93,3 +93,34 @@ def hermitian_complete(x_half, start, out):
             mirror = x_half[b, (n_rows - r) % n_rows]
             for c in range(max(start, n_half), n):
                 dst[c] = np.conj(mirror[n - c])
+
+
+@njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
+def separable_lowpass(u, row_src, row_w, col_src, col_w, out):
+    """Samples of the circular convolution of ``u`` (B, H, W) with a separable filter, into ``out`` (B, m, n).
+
+    ``out[b, i, k] = sum_t row_w[t] sum_s col_w[s] u[b, row_src[i, t], (col_src[k] + s) mod W]``: the rows
+    of output row ``i`` are combined first (over whole rows, unit stride), then each output is a dot
+    product with a periodically extended copy of that combination. The plan comes from
+    :func:`scatter.grid._plans.lowpass_plan`.
+    """
+    n_cols = u.shape[2]
+    n_taps = col_w.shape[0]
+    row = np.empty(n_cols + n_taps, u.dtype)
+    for b in range(u.shape[0]):
+        for i in range(out.shape[1]):
+            combined = row[:n_cols]
+            combined[:] = 0
+            for t in range(row_w.shape[0]):
+                source = u[b, row_src[i, t]]
+                w = row_w[t]
+                for c in range(n_cols):
+                    combined[c] += w * source[c]
+            for c in range(n_cols, n_cols + n_taps):
+                row[c] = row[c - n_cols]
+            for k in range(out.shape[2]):
+                window = row[col_src[k] : col_src[k] + n_taps]
+                total = window[0] * col_w[0]
+                for s in range(1, n_taps):
+                    total += window[s] * col_w[s]
+                out[b, i, k] = total

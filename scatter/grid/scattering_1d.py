@@ -10,7 +10,7 @@ from scipy import fft as sp_fft
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, full_spectrum, periodization_plan
+from ._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -32,18 +32,30 @@ def _paths_1d(bank, max_order):
     return paths
 
 
-def plans_1d(bank, max_order, dtype):
-    """Periodization plans of every filter product the 1D transform computes, keyed as the algorithm uses them.
+def _output_range(bank, padding):
+    """Outputs kept on the grid of the low pass: those covering the unpadded signal, ``start:stop``."""
+    log2_T = bank["phi"]["j"]
+    left, right = padding
+    starts, ends = border_indices(log2_T, bank["J"], left, bank["N"] - right)
+    return starts[log2_T], ends[log2_T]
+
+
+def plans_1d(bank, max_order, dtype, padding=(0, 0)):
+    """Plans of every filter product the 1D transform computes, keyed as the algorithm uses them.
 
     ``"phi"[k]``: low pass at resolution ``k`` down to ``T``; ``"psi1"[n1]``: wavelet ``n1`` down to
-    ``2^k1``; ``"psi2"[(n2, k1)]``: wavelet ``n2`` at resolution ``k1`` down to ``2^(k1 + k2)``.
+    ``2^k1``; ``"psi2"[(n2, k1)]``: wavelet ``n2`` at resolution ``k1`` down to ``2^(k1 + k2)``;
+    ``"lowpass"[k]``: the low pass at resolution ``k`` computed in space for the outputs kept with
+    ``padding`` (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transform is cheaper.
     """
     log2_T = bank["phi"]["j"]
     phi = bank["phi"]["levels"]
+    start, stop = _output_range(bank, padding)
     plans = {
         "phi": [periodization_plan(phi[k], 1 << (log2_T - k), True, dtype) for k in range(len(phi))],
         "psi1": [periodization_plan(p["levels"][0], 1 << min(p["j"], log2_T), False, dtype) for p in bank["psi1"]],
         "psi2": {},
+        "lowpass": [_direct_lowpass(phi[k], 1 << (log2_T - k), start, stop, dtype) for k in range(len(phi))],
     }
     if max_order >= 2:
         for n2, p2 in enumerate(bank["psi2"]):
@@ -53,6 +65,14 @@ def plans_1d(bank, max_order, dtype):
                     factor = 1 << (min(p2["j"], log2_T) - k1)
                     plans["psi2"][n2, k1] = periodization_plan(p2["levels"][k1], factor, False, dtype)
     return plans
+
+
+def _direct_lowpass(h, factor, start, stop, dtype):
+    """The low pass in space, unless its taps cost more than the transforms it saves."""
+    plan = lowpass_plan(h, factor, (start,), (stop - start,), dtype)
+    if plan is None or not cheaper_in_space(plan, h.shape):
+        return None
+    return plan
 
 
 def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None):
@@ -99,8 +119,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     n_padded = bank["N"]
     n_batch, N = x.shape
     left, right = padding
-    starts, ends = border_indices(log2_T, bank["J"], left, left + N)
-    start, stop = starts[log2_T], ends[log2_T]
+    start, stop = _output_range(bank, padding)
     paths = _paths_1d(bank, max_order)
     out = np.empty((n_batch, len(paths), stop - start), x.dtype)
     if n_batch == 0:
@@ -112,19 +131,30 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         padded = x
 
     if plans is None:
-        plans = plans_1d(bank, max_order, x.dtype)
+        plans = plans_1d(bank, max_order, x.dtype, padding)
 
     def spectrum(u, readers):
         return full_spectrum(sp_fft.rfft(u, workers=workers), u.shape[-1], readers)
 
-    def modulus_spectrum(coarse_spectrum, readers):
+    def modulus(coarse_spectrum):
         z = sp_fft.ifft(coarse_spectrum, workers=workers, overwrite_x=True)
-        return spectrum(np.abs(z, out=np.empty(z.shape, x.dtype)), readers)  # numpy's vectorised hypot
+        return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
 
     def lowpass(full, level, channel):
         plan = plans["phi"][level]
         s = sp_fft.irfft(apply_plan(full, plan), n=plan["shape"][0], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, start:stop]
+
+    def last_lowpass(u, level, channel):
+        """The low pass of a modulus no wavelet reads: in space when that is cheaper."""
+        plan = plans["lowpass"][level]
+        if plan is None:
+            lowpass(spectrum(u, [plans["phi"][level]]), level, channel)
+        else:
+            rows = u.reshape(u.shape[0], 1, -1)
+            channel_out = out[:, channel : channel + 1]
+            _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"],
+                                       channel_out)
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
@@ -133,13 +163,15 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     for n1, p1 in enumerate(psi1):
         k1 = min(p1["j"], log2_T)
         later = [n2 for n2, p2 in enumerate(psi2) if p2["j"] > p1["j"]] if max_order >= 2 else []
-        readers = [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]]
-        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]), readers)
+        u1 = modulus(apply_plan(u0, plans["psi1"][n1]))
+        if not later:
+            last_lowpass(u1, k1, 1 + n1)
+            continue
+        u1 = spectrum(u1, [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]])
         lowpass(u1, k1, 1 + n1)
         for n2 in later:
             k2 = min(psi2[n2]["j"], log2_T) - k1
-            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, k1]), [plans["phi"][k1 + k2]])
-            lowpass(u2, k1 + k2, channel2)
+            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, k1])), k1 + k2, channel2)
             channel2 += 1
     return out
 
@@ -241,7 +273,7 @@ class Scattering1D:
 
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
-            self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype)
+            self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype, (self.pad_left, self.pad_right))
         return self._plan_cache[dtype]
 
     def meta(self):

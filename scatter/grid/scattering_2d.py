@@ -8,7 +8,7 @@ from scipy import fft as sp_fft
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, full_spectrum, periodization_plan
+from ._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -32,15 +32,20 @@ def _paths_2d(J, L, max_order):
     return paths
 
 
-def plans_2d(bank, max_order, dtype):
-    """Periodization plans of every filter product the 2D transform computes, keyed as the algorithm uses them.
+def plans_2d(bank, max_order, dtype, crop=0):
+    """Plans of every filter product the 2D transform computes, keyed as the algorithm uses them.
 
     ``"phi"[r]``: low pass at resolution ``r`` down to ``2^J``; ``"psi1"[n1]``: wavelet ``n1`` down to
-    ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``.
+    ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``; ``"lowpass"[r]``:
+    the low pass at resolution ``r`` computed in space for the outputs kept after cropping ``crop`` pixels
+    from each side (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transforms are cheaper.
     """
     J, psi = bank["J"], bank["psi"]
     phi = bank["phi"]["levels"]
+    count = tuple((n >> J) - 2 * crop for n in bank["shape"])
+    direct = [lowpass_plan(phi[r], 1 << (J - r), (crop, crop), count, dtype) for r in range(J)]
     plans = {
+        "lowpass": [p if p is not None and cheaper_in_space(p, phi[r].shape) else None for r, p in enumerate(direct)],
         "phi": [periodization_plan(phi[r], 1 << (J - r), True, dtype) for r in range(J)],
         "psi1": [periodization_plan(p["levels"][0], 1 << p["j"], False, dtype) for p in psi],
         "psi2": {},
@@ -109,19 +114,28 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         return out
 
     if plans is None:
-        plans = plans_2d(bank, max_order, x.dtype)
+        plans = plans_2d(bank, max_order, x.dtype, crop)
 
     def spectrum(u, readers):
         return full_spectrum(sp_fft.rfft2(u, workers=workers), u.shape[-1], readers)
 
-    def modulus_spectrum(coarse_spectrum, readers):
+    def modulus(coarse_spectrum):
         z = sp_fft.ifft2(coarse_spectrum, workers=workers, overwrite_x=True)
-        return spectrum(np.abs(z, out=np.empty(z.shape, x.dtype)), readers)  # numpy's vectorised hypot
+        return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
 
     def lowpass(full, res, channel):
         plan = plans["phi"][res]
         s = sp_fft.irfft2(apply_plan(full, plan), s=plan["shape"], workers=workers, overwrite_x=True)
         out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
+
+    def last_lowpass(u, res, channel):
+        """The low pass of a modulus no wavelet reads: in space when that is cheaper."""
+        plan = plans["lowpass"][res]
+        if plan is None:
+            lowpass(spectrum(u, [plans["phi"][res]]), res, channel)
+        else:
+            _kernels.separable_lowpass(u, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"],
+                                       out[:, channel])
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
@@ -131,13 +145,15 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     for n1, psi1 in enumerate(psi):
         j1 = psi1["j"]
         later = [n2 for n2, psi2 in enumerate(psi) if psi2["j"] > j1] if max_order >= 2 else []
-        readers = [plans["psi2"][n2, j1] for n2 in later] + [plans["phi"][j1]]
-        u1 = modulus_spectrum(apply_plan(u0, plans["psi1"][n1]), readers)
+        u1 = modulus(apply_plan(u0, plans["psi1"][n1]))
+        if not later:
+            last_lowpass(u1, j1, 1 + n1)
+            continue
+        u1 = spectrum(u1, [plans["psi2"][n2, j1] for n2 in later] + [plans["phi"][j1]])
         lowpass(u1, j1, 1 + n1)
         for n2 in later:
             j2 = psi[n2]["j"]
-            u2 = modulus_spectrum(apply_plan(u1, plans["psi2"][n2, j1]), [plans["phi"][j2]])
-            lowpass(u2, j2, channel2)
+            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, j1])), j2, channel2)
             channel2 += 1
     return out
 
@@ -214,7 +230,8 @@ class Scattering2D:
 
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
-            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype)
+            crop = 1 if self.padding == "reflect" else 0
+            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype, crop)
         return self._plan_cache[dtype]
 
     def meta(self):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scatter.grid import _kernels
-from scatter.grid._plans import apply_plan, full_spectrum, periodization_plan
+from scatter.grid._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
 
 
 @pytest.mark.parametrize("n, left, n_out", [(7, 3, 16), (8, 0, 8), (5, 4, 32), (2, 1, 9)])
@@ -91,6 +91,54 @@ def test_periodization_plan_drops_only_negligible_terms(dtype, radius):
     np.testing.assert_array_equal(kept // 2, np.arange(40 - radius, 40 + radius + 1))
 
 
+def _gaussian_spectrum(shape, sigma):
+    """Spectrum of a periodised separable Gaussian of width ``sigma`` (samples) on ``shape``."""
+    axes = [np.exp(-0.5 * (np.fft.fftfreq(n) * 2 * np.pi * sigma) ** 2) for n in shape]
+    return axes[0] if len(shape) == 1 else np.outer(*axes)
+
+
+@pytest.mark.parametrize(
+    ("shape", "factor", "first", "count", "sigma"),
+    [((64,), 4, (3,), (10,), 2.0), ((40, 24), 4, (1, 1), (8, 4), 1.5), ((16, 16), 2, (0, 0), (8, 8), 0.8),
+     ((12, 20), 1, (2, 3), (5, 7), 6.0)],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_separable_lowpass_samples_the_circular_convolution(rng, shape, factor, first, count, sigma, dtype):
+    h = _gaussian_spectrum(shape, sigma)
+    # A spectrum cropped away from its tails, as the coarse levels of the 2D low pass are: taps everywhere.
+    h = h * (np.abs(np.fft.fftfreq(shape[-1])) < 0.3)
+    plan = lowpass_plan(h, factor, first, count, dtype)
+    x = rng.standard_normal((3,) + shape)
+    # The definition: circular convolution by products of full spectra, then samples every `factor` points.
+    conv = np.fft.ifftn(np.fft.fftn(x, axes=tuple(range(1, x.ndim))) * h, axes=tuple(range(1, x.ndim))).real
+    index = tuple(factor * (f + np.arange(c)) for f, c in zip(first, count))
+    expected = conv[(slice(None),) + np.ix_(*index)].reshape((3,) + (1,) * (2 - len(shape)) + tuple(count))
+    rows = x.astype(dtype).reshape((3, -1, shape[-1]))
+    out = np.empty(expected.shape, dtype)
+    _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], out)
+    np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
+
+
+def test_lowpass_plan_keeps_the_taps_a_gaussian_needs():
+    # exp(-d^2 / 18) > 1e-13 of the peak exactly when |d| < 3 sqrt(2 ln 1e13) = 23.2: 47 taps per axis.
+    plan = lowpass_plan(_gaussian_spectrum((64, 64), 3.0), 2, (0, 0), (32, 32), np.float64)
+    assert plan["row_w"].size == plan["col_w"].size == 47
+
+
+def test_low_pass_in_space_where_its_multiply_adds_are_below_the_transforms():
+    h = _gaussian_spectrum((64, 64), 3.0)
+    # 8 x 8 outputs from 47 taps per axis: 8 * 47 * 64 + 64 * 47 = 27072 multiply-adds, below 2.5 n log2 n
+    # = 122880 for n = 64^2; 32 x 32 outputs: 32 * 47 * 64 + 1024 * 47 = 144384, above.
+    assert cheaper_in_space(lowpass_plan(h, 8, (0, 0), (8, 8), np.float64), h.shape)
+    assert not cheaper_in_space(lowpass_plan(h, 2, (0, 0), (32, 32), np.float64), h.shape)
+
+
+def test_lowpass_plan_declines_a_filter_that_is_not_separable(rng):
+    h = _gaussian_spectrum((16, 16), 1.0) + 0.1 * rng.uniform(size=(16, 16))
+    h = (h + h[np.ix_(-np.arange(16) % 16, -np.arange(16) % 16)]) / 2  # symmetric: a real filter in space
+    assert lowpass_plan(h, 2, (0, 0), (8, 8), np.float64) is None
+
+
 def test_zero_filter_gives_zero_output(rng):
     plan = periodization_plan(np.zeros((8, 8)), 2, False, np.float64)
     spectrum = np.fft.fft2(rng.standard_normal((2, 8, 8)))
@@ -108,7 +156,7 @@ def test_new_process_loads_kernels_from_the_cache(tmp_path):
             Scattering2D(2, (16, 16))(np.ones((2, 16, 16), dtype))
             Scattering1D(3, 64)(np.ones((2, 64), dtype))
         kernels = [_kernels.reflect_pad_1d, _kernels.reflect_pad_2d, _kernels.multiply_periodize,
-                   _kernels.hermitian_complete]
+                   _kernels.hermitian_complete, _kernels.separable_lowpass]
         print(sum(len(k.stats.cache_misses) for k in kernels))
         """
     )

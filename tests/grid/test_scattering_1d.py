@@ -141,6 +141,21 @@ def test_matches_kymatio(case, kymatio_numpy, rng):
     assert_channels_close(got, expected, 1e-5)
 
 
+@pytest.mark.parametrize("N, J, Q, T", [(1024, 6, 8, None), (777, 4, (4, 2), 16), (4096, 8, 8, None)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
+    """The low passes of the moduli no wavelet reads, computed in space, give the FFT route's outputs."""
+    S = Scattering1D(J, N, Q=Q, T=T)
+    plans = S._plans(np.dtype(dtype))
+    assert any(p is not None for p in plans["lowpass"])
+    fft_only = dict(plans, lowpass=[None] * len(plans["lowpass"]))
+    x = rng.standard_normal((3, N)).astype(dtype)
+    padding = (S.pad_left, S.pad_right)
+    got = scattering_1d(x, S.filters, 2, padding, 1, plans)
+    expected = scattering_1d(x, S.filters, 2, padding, 1, fft_only)
+    assert np.abs(got - expected).max() <= (1e-12 if dtype == np.float64 else 1e-6) * np.abs(expected).max()
+
+
 @pytest.mark.parametrize("case", ORACLE_CASES[::5], ids=case_id)
 def test_single_signal_matches_kymatio(case, kymatio_numpy, rng):
     """A signal of shape (N,) gives (C, N'), like Kymatio."""

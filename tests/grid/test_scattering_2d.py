@@ -128,6 +128,22 @@ def test_float32_matches_kymatio_and_float64(shape, J, L, rng, kymatio_numpy):
     assert rel_err(out32, kymatio_numpy.Scattering2D(J=J, shape=shape, L=L)(x)) <= FLOAT32_RTOL
 
 
+@pytest.mark.parametrize(
+    "shape, J, padding", [((32, 32), 2, "reflect"), ((28, 36), 3, "reflect"), ((64, 48), 3, "periodic")]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_low_passes_in_space_equal_the_transforms(shape, J, padding, dtype, rng):
+    """The low passes of the moduli no wavelet reads, computed in space, give the FFT route's outputs."""
+    S = transform(J, shape, padding=padding)
+    plans = S._plans(np.dtype(dtype))
+    assert any(p is not None for p in plans["lowpass"])
+    fft_only = dict(plans, lowpass=[None] * J)
+    x = rng.standard_normal((3,) + shape).astype(dtype)
+    got = scattering_2d(x, S.filters, 2, padding, 1, plans)
+    expected = scattering_2d(x, S.filters, 2, padding, 1, fft_only)
+    assert rel_err(got, expected) <= (1e-12 if dtype == np.float64 else 1e-6)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 2. Channel count, output shape, meta()
 # ---------------------------------------------------------------------------------------------------------
