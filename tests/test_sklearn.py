@@ -390,7 +390,7 @@ def test_transform_coefficients_gives_the_features_of_transform(rng, kind, param
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        (lambda S: S[:, :-1], r"S must hold .*\(n_samples, 25, 4, 4\) or \(n_samples, 400\).* got shape \(3, 24, 4, 4\)"),
+        (lambda S: S[:, :-1], r"S must hold .*\(n_samples, 25, 4, 4\) or \(n_samples, 400\).*shape \(3, 24, 4, 4\)"),
         (lambda S: S[..., :3], r"\(n_samples, 25, 4, 4\).* got shape \(3, 25, 4, 3\)"),
         (lambda S: S.reshape(3, -1)[:, 1:], r"\(n_samples, 400\).* got shape \(3, 399\)"),
         (lambda S: S[0], r"got shape \(25, 4, 4\)"),

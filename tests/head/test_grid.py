@@ -279,7 +279,7 @@ def test_classifier_on_coefficients_is_invariant_to_quarter_turns(digits_16):
 @pytest.mark.parametrize(
     ("shape", "change", "match"),
     [
-        (None, lambda S: S[:, 1:], r"X has coefficients of shape \(20, 24, 4, 4\).*25 channels.*\(n_samples, 25, H', W'\)"),
+        (None, lambda S: S[:, 1:], r"shape \(20, 24, 4, 4\).*25 channels.*\(n_samples, 25, H', W'\)"),
         ((16, 16), lambda S: S[:, :, :3, :3], r"X has coefficients of shape \(20, 25, 3, 3\).*\(n_samples, 25, 4, 4\)"),
         ((16, 16), lambda S: S.reshape(20, -1)[:, 1:], r"X has coefficients of shape \(20, 399\).*\(n_samples, 400\)"),
         (None, lambda S: S[:, :, :3].reshape(20, -1), r"n_features=300.*\(n_samples, 25, H', W'\)"),
