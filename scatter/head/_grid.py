@@ -379,7 +379,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
     def _fit_coefficients(self, X, y, p):
         """Validated coefficients ``X`` (n, C H' W') and ``y``; sets the coefficients' shape ``(C, H', W')``."""
         channels = n_channels_2d(p["J"], p["L"], 2)
-        X, sample_shape = self._flatten_coefficients(X, channels)
+        X, sample_shape = _flatten_coefficients(X, channels)
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         check_classification_targets(y)
         expected = f"(n_samples, {channels}, H', W') or (n_samples, {channels} H' W')"
@@ -392,13 +392,11 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
             shape = check_shape(self.shape, "shape", 2)
             _check_image_side(p["J"], shape, "")
             core = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
-            positions = tuple(core.output_shape)
-            coefficients_shape = (channels,) + positions
-            if (sample_shape is not None and sample_shape != coefficients_shape) or X.shape[1] != math.prod(
-                coefficients_shape
-            ):
+            coefficients_shape = (channels,) + tuple(core.output_shape)
+            got = sample_shape or (X.shape[1],)
+            if got not in (coefficients_shape, (math.prod(coefficients_shape),)):
                 raise ValueError(
-                    f"X has coefficients of shape {(len(X),) + (sample_shape or (X.shape[1],))}; images of "
+                    f"X has coefficients of shape {(len(X),) + got}; images of "
                     f"shape={shape} give (n_samples, {', '.join(map(str, coefficients_shape))}) or (n_samples, "
                     f"{math.prod(coefficients_shape)}) with J={p['J']}, L={p['L']}, padding={p['padding']!r}"
                 )
@@ -409,28 +407,12 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
             if side * side * channels != X.shape[1]:
                 raise ValueError(
                     f"X has n_features={X.shape[1]}, which is no {channels} x H' x H' square coefficients; "
-                    f"pass X of shape {expected.split(' or ')[0]}, or the images' shape"
+                    f"pass X of shape (n_samples, {channels}, H', W'), or shape=(M, N), the images' shape"
                 )
             coefficients_shape = (channels, side, side)
         self.coefficients_shape_ = coefficients_shape
         self._meta = _channel_meta(p["J"], p["L"])
         return X, y
-
-    def _flatten_coefficients(self, X, channels):
-        """``X`` as ``(n_samples, n_features)`` and the per-sample shape of 4-D coefficients (``None`` if flat)."""
-        if not hasattr(X, "ndim"):
-            X = np.asarray(X)
-        dtype = getattr(X, "dtype", None)
-        if X.ndim not in (2, 4) or (isinstance(dtype, np.dtype) and dtype.kind not in "biuf"):
-            raise ValueError(
-                f"input='coefficients' needs X of real scattering coefficients of shape (n_samples, {channels}, "
-                f"H', W') or (n_samples, {channels} H' W'), as returned by scatter.grid.Scattering2D(J, shape, L, "
-                f"padding); got {X.ndim}-D X of dtype {dtype} and shape {X.shape}"
-            )
-        if X.ndim == 4:
-            X = np.asarray(X)
-            return X.reshape(X.shape[0], -1), tuple(X.shape[1:])
-        return X, None
 
     def _check_input(self, X):
         """Validated ``X`` (n, n_features_in_) for a fitted classifier: images or coefficients as in ``fit``."""
@@ -439,7 +421,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
             if sample_shape is not None and sample_shape != self.shape_:
                 raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
         else:
-            X, sample_shape = self._flatten_coefficients(X, self.coefficients_shape_[0])
+            X, sample_shape = _flatten_coefficients(X, self.coefficients_shape_[0])
             if (sample_shape is not None and sample_shape != self.coefficients_shape_) or (
                 sample_shape is None and X.shape[1] != self.n_features_in_
             ):
@@ -523,6 +505,24 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         X = self._check_input(X)
         with torch.no_grad(), torch_threads(self._n_threads):
             return self.head_(self._features(X)).double().numpy()
+
+
+def _flatten_coefficients(X, channels):
+    """``X`` as ``(n_samples, n_features)`` for scikit-learn's validation, and the per-sample shape ``(C, H', W')``
+    of 4-D coefficients (``None`` for flattened ones); a ValueError for any other layout or a non-real dtype."""
+    if not hasattr(X, "ndim"):
+        X = np.asarray(X)
+    dtype = getattr(X, "dtype", None)
+    if X.ndim not in (2, 4) or (isinstance(dtype, np.dtype) and dtype.kind not in "biuf"):
+        raise ValueError(
+            f"input='coefficients' needs X of real scattering coefficients of shape (n_samples, {channels}, "
+            f"H', W') or (n_samples, {channels} H' W'), as returned by scatter.grid.Scattering2D(J, shape, L, "
+            f"padding); got {X.ndim}-D X of dtype {dtype} and shape {X.shape}"
+        )
+    if X.ndim == 4:
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], -1), tuple(X.shape[1:])
+    return X, None
 
 
 def _check_image_side(J, shape, detail):
