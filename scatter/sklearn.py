@@ -17,6 +17,8 @@ Dask is optional: it is imported only when it is already in use.
 
 Optional post-processing, in this order: normalisation of order 2 by order 1, pooling over orientations
 (2D), global spatial averaging, then the logarithm. See the Notes of each class for the formulas.
+``transform_coefficients`` applies it to raw coefficients computed beforehand (``scattering_(X)``), so that one
+scattering pass can feed several transformers or classifiers.
 """
 
 import copy
@@ -415,7 +417,73 @@ class _ScatteringTransformer(TransformerMixin, BaseEstimator):
     def _transform_batch(self, X, out):
         """Features of one batch ``X`` (B, n_features), written into ``out`` (B, n_output_features_)."""
         x = X.reshape((X.shape[0],) + self.shape_)
-        out[...] = _postprocess(self.scattering_(x), self._layout, self._params).reshape(out.shape)
+        self._postprocess_batch(self.scattering_(x), out)
+
+    def _postprocess_batch(self, S, out):
+        """Features of one batch of raw coefficients ``S`` (B, *coefficients shape), which may be overwritten,
+        written into ``out`` (B, n_output_features_)."""
+        out[...] = _postprocess(S, self._layout, self._params).reshape(out.shape)
+
+    def _coefficients_shape(self):
+        """Shape of the core transform's output for one sample: ``(C, *positions)``."""
+        return (self.scattering_.n_channels,) + tuple(self.scattering_.output_shape)
+
+    def transform_coefficients(self, S):
+        """Features of signals from their raw scattering coefficients, without computing the scattering again.
+
+        Parameters
+        ----------
+        S : array-like, shape (n_samples, C, *positions) or (n_samples, C * prod(positions))
+            The output of the fitted core transform ``scattering_`` on the signals, or of any transform with the
+            same parameters (e.g. :class:`scatter.grid.Scattering2D` with ``out_type="array"``, or this class
+            with no post-processing), flattened or not. It is not modified.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_output_features_)
+            What :meth:`transform` returns for these signals: float32 for float32 ``S``, float64 otherwise.
+
+        Raises
+        ------
+        ValueError
+            For ``S`` of another shape than the core transform's output, or non-finite or complex values.
+
+        Notes
+        -----
+        ``transform(X)`` is ``transform_coefficients(scattering_(X))``: the post-processing of the class Notes
+        runs on ``S`` in batches of ``batch_size`` samples (in sequence: it is cheap next to the scattering).
+        The coefficients of one scattering pass can so feed several transformers, or a transformer and a
+        classifier that reads the raw coefficients.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scatter.sklearn import Scattering2D
+        >>> X = np.random.default_rng(0).standard_normal((3, 16, 16))
+        >>> scattering = Scattering2D(J=2, L=4, orientation="fourier", log_eps=1e-3).fit(X)
+        >>> S = scattering.scattering_(X)
+        >>> S.shape
+        (3, 25, 4, 4)
+        >>> np.array_equal(scattering.transform_coefficients(S), scattering.transform(X))
+        True
+        """
+        check_is_fitted(self)
+        expected = self._coefficients_shape()
+        S = check_array(S, dtype=list(_DTYPES), allow_nd=True, input_name="S")
+        if S.ndim == 2 and S.shape[1] == math.prod(expected):
+            S = S.reshape((S.shape[0],) + expected)
+        if S.shape[1:] != expected:
+            allowed = ", ".join(map(str, expected))
+            raise ValueError(
+                f"S must hold the raw scattering coefficients of shape (n_samples, {allowed}) or (n_samples, "
+                f"{math.prod(expected)}), the output of {self.scattering_!r}; got shape {S.shape}"
+            )
+        out = np.empty((S.shape[0], self.n_output_features_), S.dtype)
+        batch_size = self._params["batch_size"]
+        for start in range(0, S.shape[0], batch_size):
+            # A copy of the batch: the post-processing works in place.
+            self._postprocess_batch(S[start : start + batch_size].copy(), out[start : start + batch_size])
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
@@ -973,6 +1041,9 @@ class SphericalScattering(_ScatteringTransformer):
         self._params = params
         self._layout = {"labels": labels, "positions": positions, "order2": order2, "parents": parents}
         return self
+
+    def _coefficients_shape(self):
+        return tuple(self.scattering_.output_shape)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,6 +4,7 @@ Oracles: the quarter turn about the periodic grid's origin written by index arit
 from disk, and chance level.
 """
 
+import importlib
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from pipelines import rotated_mnist
 from scatter.cli import main
+from scatter.grid.scattering_2d import scattering_2d
 from tests.test_pipelines import _mnist_dir
 
 
@@ -41,9 +43,19 @@ def test_rotated_mnist_small_run_with_head(tmp_path, monkeypatch):
         pytest.skip("MNIST IDX files not found in $SCATTER_DATA(/mnist) nor ../shared/data/mnist")
     monkeypatch.setitem(rotated_mnist.PARAMS, "head_epochs", 3)
     monkeypatch.setitem(rotated_mnist.PARAMS, "head_hidden", (8,))
+    scattered = []  # images per call of the 2D scattering's kernel
+
+    def counted(x, *args, **kwargs):
+        scattered.append(len(x))
+        return scattering_2d(x, *args, **kwargs)
+
+    # The package exports the function under the module's name: fetch the module itself.
+    monkeypatch.setattr(importlib.import_module("scatter.grid.scattering_2d"), "scattering_2d", counted)
     out = tmp_path / "out"
     args = ["run", "rotated-mnist", "--head", "--n-train", "300", "--n-test", "100", "--data-dir", str(data_dir)]
     assert main(args + ["--out", str(out), "-q"]) == 0
+    # Every digit is scattered once: the upright and rotated training sets and the test set.
+    assert sum(scattered) == 300 + 300 + 100
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["pipeline"] == "rotated-mnist" and report["params"]["head"] is True
     models = set(report["accuracy_by_model"])

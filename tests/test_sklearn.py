@@ -351,6 +351,69 @@ def test_post_processing_composes_in_the_documented_order(rng):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Features of precomputed coefficients
+# ---------------------------------------------------------------------------------------------------------
+
+POST_PROCESSING_2D = [
+    dict(orientation="fourier", log_eps=1e-3),
+    dict(),
+    dict(log_eps=1e-2),
+    dict(normalize_order2=True, orientation="average", spatial="global", log_eps=1e-2),
+]
+POST_PROCESSING_1D = [dict(), dict(log_eps=1e-3, normalize_order2=True), dict(spatial="global", log_eps=0.1)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("2d", p) for p in POST_PROCESSING_2D] + [("1d", p) for p in POST_PROCESSING_1D],
+    ids=lambda value: value if isinstance(value, str) else _params_id(value),
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layout", ["channels", "flat"])
+def test_transform_coefficients_gives_the_features_of_transform(rng, kind, params, dtype, layout):
+    """The post-processing of one scattering pass is what transform returns, in any batches."""
+    core, X, _ = _core_and_output(kind, rng, n_samples=7)
+    X = X.astype(dtype)
+    estimator = _estimator(kind, batch_size=3, **params).fit(X)
+    S = core(X.reshape((7,) + core.shape))
+    given = S.reshape(7, -1) if layout == "flat" else S
+    kept = given.copy()
+    got = estimator.transform_coefficients(given)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(given, kept)  # the coefficients are not modified
+    np.testing.assert_allclose(got, estimator.transform(X), rtol=_rtol(dtype), atol=_rtol(dtype))
+    # Coefficients of the transformer's own core transform give the very same numbers.
+    own = estimator.transform_coefficients(estimator.scattering_(X.reshape((7,) + core.shape)))
+    np.testing.assert_array_equal(own, estimator.transform(X))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda S: S[:, :-1], r"S must hold .*\(n_samples, 25, 4, 4\) or \(n_samples, 400\).*shape \(3, 24, 4, 4\)"),
+        (lambda S: S[..., :3], r"\(n_samples, 25, 4, 4\).* got shape \(3, 25, 4, 3\)"),
+        (lambda S: S.reshape(3, -1)[:, 1:], r"\(n_samples, 400\).* got shape \(3, 399\)"),
+        (lambda S: S[0], r"got shape \(25, 4, 4\)"),
+        (lambda S: S.reshape(-1), r"Expected 2D array"),
+        (lambda S: S + 1j, r"[Cc]omplex"),
+        (lambda S: np.where(S > 0.1, np.nan, S), r"S contains NaN"),
+    ],
+    ids=["channels", "positions", "flat", "no-samples-axis", "1d", "complex", "nan"],
+)
+def test_transform_coefficients_rejects_other_coefficients(rng, change, match):
+    core, X, S = _core_and_output("2d", rng)
+    estimator = _estimator("2d", orientation="fourier").fit(X)
+    with pytest.raises(ValueError, match=match):
+        estimator.transform_coefficients(change(S))
+
+
+def test_transform_coefficients_needs_a_fitted_transformer(rng):
+    _, _, S = _core_and_output("2d", rng)
+    with pytest.raises(NotFittedError):
+        _estimator("2d").transform_coefficients(S)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Feature names
 # ---------------------------------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ classifier.
 * :func:`orientation_tensor` arranges a :class:`scatter.Scattering2D` output as ``(B, F, L, H, W)``, with the
   rotation acting on axis 2.
 * :class:`CyclicConv2d` and :class:`CyclicHead2D` are ``torch.nn.Module`` objects for hybrid networks.
-* :class:`ScatteringHeadClassifier` is a scikit-learn classifier: images in, labels out.
+* :class:`ScatteringHeadClassifier` is a scikit-learn classifier: images (or their precomputed scattering
+  coefficients) in, labels out.
 
 Sphere: the harmonic coefficients of the spherical scattering maps rotate by Wigner matrices; the head's
 layers mix channels per degree (convolutions with axisymmetric kernels), apply a pointwise nonlinearity on a

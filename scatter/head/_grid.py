@@ -12,7 +12,8 @@ from torch import nn
 from torch.nn import functional
 
 from .. import grid
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, check_shape
+from ..grid.scattering_2d import n_channels_2d
 from ..sklearn import _flatten_grids, _image_shape, _rotation_orbits
 from ._training import (
     HeadClassifierMixin,
@@ -27,6 +28,7 @@ from ._training import (
 __all__ = ["CyclicConv2d", "CyclicHead2D", "ScatteringHeadClassifier", "orientation_tensor"]
 
 _PADDINGS = ("reflect", "periodic")
+_INPUTS = ("images", "coefficients")
 
 
 def orientation_tensor(S, meta, J, L):
@@ -216,9 +218,20 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
     L : int, default 8
         Orientations.
     shape : tuple of int, optional
-        Image shape; by default inferred in ``fit`` (``(n, M, N)`` input, or square flattened images).
+        Image shape; by default inferred in ``fit`` (``(n, M, N)`` input, or square flattened images). With
+        ``input="coefficients"``, the shape of the images the coefficients come from, if given: it fixes the
+        coefficients' positions ``(H', W')`` (see ``input``).
     padding : {"reflect", "periodic"}, default "reflect"
         Boundary of the scattering transform (see :class:`scatter.Scattering2D`).
+    input : {"images", "coefficients"}, default "images"
+        What ``X`` holds: images ``(n_samples, M, N)`` (or flattened), whose scattering is computed in batches;
+        or their raw scattering coefficients, the output of ``scatter.grid.Scattering2D(J, shape, L,
+        padding=padding)`` (``max_order=2``, ``out_type="array"``): ``(n_samples, C, H', W')`` with
+        :math:`C = 1 + JL + L^2 J (J - 1) / 2` channels in that transform's order, or flattened
+        ``(n_samples, C H' W')``, whose positions are then those of ``shape`` if given, else a square
+        :math:`H' = W'`. The scattering, computed once, can so serve several models; the classifier applies to
+        the coefficients what it applies after its own scattering (orientation tensor, logarithm), and gives
+        the same outputs as on the images (see Notes).
     log_eps : float, default 1e-3
         Orders 1 and 2 enter the head as :math:`\log(\epsilon + S)`.
     hidden : sequence of int, default (32, 32)
@@ -254,7 +267,12 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
     classes_ : ndarray
         Class labels.
     scattering_ : scatter.Scattering2D
-        The fixed transform.
+        The fixed transform (``input="images"``).
+    shape_ : tuple of int
+        Image shape (``input="images"``).
+    coefficients_shape_ : tuple of int
+        ``(C, H', W')``: the scattering coefficients of one image, the head's input before the orientation
+        tensor.
     head_ : CyclicHead2D
         The trained head, in evaluation mode.
     loss_curve_ : list of float
@@ -263,6 +281,29 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         Validation accuracy per epoch (with early stopping).
     n_epochs_ : int
         Epochs run.
+
+    Notes
+    -----
+    The head reads :math:`T = \mathrm{orientation\_tensor}(S)` (:func:`orientation_tensor`) with orders 1 and 2
+    replaced by :math:`\log(\epsilon + |T|)`, in float32. Images are scattered in float32: the coefficients
+    of the float32 images give the very same head input, hence the same fitted head and outputs for the same
+    ``random_state``; those of float64 images agree to float32 rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scatter.grid import Scattering2D
+    >>> from scatter.head import ScatteringHeadClassifier
+    >>> images = np.random.default_rng(0).random((40, 8, 8), dtype=np.float32)
+    >>> y = np.arange(40) % 2
+    >>> S = Scattering2D(1, (8, 8), L=4, padding="periodic")(images)
+    >>> S.shape
+    (40, 5, 4, 4)
+    >>> params = dict(J=1, L=4, padding="periodic", hidden=(4,), max_epochs=2, random_state=0)
+    >>> on_images = ScatteringHeadClassifier(**params).fit(images, y)
+    >>> on_coefficients = ScatteringHeadClassifier(input="coefficients", **params).fit(S, y)
+    >>> np.allclose(on_coefficients.predict_proba(S), on_images.predict_proba(images))
+    True
     """
 
     def __init__(
@@ -272,6 +313,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         shape=None,
         *,
         padding="reflect",
+        input="images",
         log_eps=1e-3,
         hidden=(32, 32),
         kernel_size=1,
@@ -290,6 +332,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         self.L = L
         self.shape = shape
         self.padding = padding
+        self.input = input
         self.log_eps = log_eps
         self.hidden = hidden
         self.kernel_size = kernel_size
@@ -304,26 +347,14 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         self.verbose = verbose
         self.n_threads = n_threads
 
-    # -- input -------------------------------------------------------------------------------------------
-
-    def _features(self, X):
-        """Orientation tensors of the images ``X`` (n, H W), as float32 torch tensors, in batches."""
-        S, J, L = self.scattering_, self.scattering_.J, self.scattering_.L
-        meta = S.meta()
-        parts = []
-        for start in range(0, len(X), 1024):
-            x = X[start : start + 1024].reshape((-1,) + self.shape_).astype(np.float32, copy=False)
-            T = orientation_tensor(S(x), meta, J, L)
-            T = T.astype(np.float32)  # a copy: order 0 is a broadcast view
-            T[:, 1:] = np.log(np.abs(T[:, 1:]) + self._log_eps)
-            parts.append(torch.from_numpy(T))
-        return torch.cat(parts)
+    # -- parameters and input ----------------------------------------------------------------------------
 
     def _check_params(self):
         params = {
             "J": check_int(self.J, "J", min_value=1),
             "L": check_int(self.L, "L", min_value=1),
             "padding": check_choice(self.padding, "padding", _PADDINGS),
+            "input": check_choice(self.input, "input", _INPUTS),
             "log_eps": check_real(self.log_eps, "log_eps", 0.0),
             "hidden": check_hidden(self.hidden),
             **check_training_params(self),
@@ -332,36 +363,123 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
             raise ValueError(f"kernel_size must be 1 or 3; got {self.kernel_size!r}")
         return params
 
+    def _fit_images(self, X, y, p):
+        """Validated images ``X`` (n, M N) and ``y``; sets the image shape and builds the transform."""
+        X, sample_shape = _flatten_grids(X)
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        shape = _image_shape(self.shape, X.shape[1], sample_shape)
+        _check_image_side(p["J"], shape, f"(n_features={X.shape[1]})")
+        self.shape_ = shape
+        self.scattering_ = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
+        self.coefficients_shape_ = (self.scattering_.n_channels,) + tuple(self.scattering_.output_shape)
+        self._meta = self.scattering_.meta()
+        return X, y
+
+    def _fit_coefficients(self, X, y, p):
+        """Validated coefficients ``X`` (n, C H' W') and ``y``; sets the coefficients' shape ``(C, H', W')``."""
+        channels = n_channels_2d(p["J"], p["L"], 2)
+        X, sample_shape = _flatten_coefficients(X, channels)
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        expected = f"(n_samples, {channels}, H', W') or (n_samples, {channels} H' W')"
+        if sample_shape is not None and sample_shape[0] != channels:
+            raise ValueError(
+                f"X has coefficients of shape {(len(X),) + sample_shape}; J={p['J']}, L={p['L']} give "
+                f"C = 1 + J L + L^2 J (J - 1) / 2 = {channels} channels: X must have shape {expected}"
+            )
+        if self.shape is not None:
+            shape = check_shape(self.shape, "shape", 2)
+            _check_image_side(p["J"], shape, "")
+            core = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
+            coefficients_shape = (channels,) + tuple(core.output_shape)
+            got = sample_shape or (X.shape[1],)
+            if got not in (coefficients_shape, (math.prod(coefficients_shape),)):
+                raise ValueError(
+                    f"X has coefficients of shape {(len(X),) + got}; images of "
+                    f"shape={shape} give (n_samples, {', '.join(map(str, coefficients_shape))}) or (n_samples, "
+                    f"{math.prod(coefficients_shape)}) with J={p['J']}, L={p['L']}, padding={p['padding']!r}"
+                )
+        elif sample_shape is not None:
+            coefficients_shape = sample_shape
+        else:
+            side = math.isqrt(X.shape[1] // channels)
+            if side * side * channels != X.shape[1]:
+                raise ValueError(
+                    f"X has n_features={X.shape[1]}, which is no {channels} x H' x H' square coefficients; "
+                    f"pass X of shape (n_samples, {channels}, H', W'), or shape=(M, N), the images' shape"
+                )
+            coefficients_shape = (channels, side, side)
+        self.coefficients_shape_ = coefficients_shape
+        self._meta = _channel_meta(p["J"], p["L"])
+        return X, y
+
+    def _check_input(self, X):
+        """Validated ``X`` (n, n_features_in_) for a fitted classifier: images or coefficients as in ``fit``."""
+        if self._input == "images":
+            X, sample_shape = _flatten_grids(X)
+            if sample_shape is not None and sample_shape != self.shape_:
+                raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
+        else:
+            X, sample_shape = _flatten_coefficients(X, self.coefficients_shape_[0])
+            if (sample_shape is not None and sample_shape != self.coefficients_shape_) or (
+                sample_shape is None and X.shape[1] != self.n_features_in_
+            ):
+                got = (X.shape[0],) + (sample_shape or (X.shape[1],))
+                raise ValueError(
+                    f"X has coefficients of shape {got}; the classifier was fitted on (n_samples, "
+                    f"{', '.join(map(str, self.coefficients_shape_))}) or (n_samples, {self.n_features_in_})"
+                )
+        return validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+
+    def _features(self, X):
+        """The head's input: orientation tensors of the validated ``X`` (n, n_features_in_), as float32 torch
+        tensors, in batches (scattering the images first)."""
+        parts = []
+        for start in range(0, len(X), 1024):
+            batch = X[start : start + 1024]
+            if self._input == "images":
+                S = self.scattering_(batch.reshape((-1,) + self.shape_).astype(np.float32, copy=False))
+            else:
+                S = batch.reshape((-1,) + self.coefficients_shape_)
+            T = orientation_tensor(S, self._meta, self._J, self._L)
+            T = T.astype(np.float32)  # a copy: order 0 is a broadcast view
+            T[:, 1:] = np.log(np.abs(T[:, 1:]) + self._log_eps)
+            parts.append(torch.from_numpy(T))
+        return torch.cat(parts)
+
     # -- scikit-learn API --------------------------------------------------------------------------------
 
     def fit(self, X, y):
-        """Compute the scattering of ``X`` once, then train the head on it.
+        """Compute the scattering of ``X`` once (unless given), then train the head on it.
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, H W) or (n_samples, H, W)
-            Images.
+        X : array-like
+            Images ``(n_samples, H W)`` or ``(n_samples, H, W)``; or, with ``input="coefficients"``, their
+            scattering coefficients ``(n_samples, C, H', W')`` or ``(n_samples, C H' W')``.
         y : array-like, shape (n_samples,)
             Labels.
 
         Returns
         -------
         self : object
+
+        Raises
+        ------
+        ValueError
+            For an invalid parameter, images too small for ``J``, or coefficients of another shape than the
+            scattering with these ``J``, ``L`` (and ``shape``, ``padding``) gives.
         """
         p = self._check_params()
-        X, sample_shape = _flatten_grids(X)
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
-        check_classification_targets(y)
-        shape = _image_shape(self.shape, X.shape[1], sample_shape)
-        if 2 ** p["J"] > min(shape):
-            raise ValueError(
-                f"J={p['J']} needs images of at least 2^J = {2 ** p['J']} pixels per side; got shape {shape} "
-                f"(n_features={X.shape[1]})"
-            )
+        self._input = p["input"]
+        if self._input == "images":
+            X, y = self._fit_images(X, y, p)
+        else:
+            X, y = self._fit_coefficients(X, y, p)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.shape_ = shape
+        self._J, self._L = p["J"], p["L"]
         self._log_eps, self._n_threads = p["log_eps"], p["n_threads"]
-        self.scattering_ = grid.Scattering2D(p["J"], shape, L=p["L"], padding=p["padding"])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # The weights are drawn from torch's global generator: seed it without disturbing the caller's stream.
         with torch.random.fork_rng(devices=[]), torch_threads(p["n_threads"]):
@@ -384,9 +502,41 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
 
     def _logits(self, X):
         check_is_fitted(self)
-        X, sample_shape = _flatten_grids(X)
-        if sample_shape is not None and sample_shape != self.shape_:
-            raise ValueError(f"X has images of shape {sample_shape}; the classifier was fitted on {self.shape_}")
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        X = self._check_input(X)
         with torch.no_grad(), torch_threads(self._n_threads):
             return self.head_(self._features(X)).double().numpy()
+
+
+def _flatten_coefficients(X, channels):
+    """``X`` as ``(n_samples, n_features)`` for scikit-learn's validation, and the per-sample shape ``(C, H', W')``
+    of 4-D coefficients (``None`` for flattened ones); a ValueError for any other layout or a non-real dtype."""
+    if not hasattr(X, "ndim"):
+        X = np.asarray(X)
+    dtype = getattr(X, "dtype", None)
+    if X.ndim not in (2, 4) or (isinstance(dtype, np.dtype) and dtype.kind not in "biuf"):
+        raise ValueError(
+            f"input='coefficients' needs X of real scattering coefficients of shape (n_samples, {channels}, "
+            f"H', W') or (n_samples, {channels} H' W'), as returned by scatter.grid.Scattering2D(J, shape, L, "
+            f"padding); got {X.ndim}-D X of dtype {dtype} and shape {X.shape}"
+        )
+    if X.ndim == 4:
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], -1), tuple(X.shape[1:])
+    return X, None
+
+
+def _check_image_side(J, shape, detail):
+    if 2**J > min(shape):
+        raise ValueError(
+            f"J={J} needs images of at least 2^J = {2**J} pixels per side; got shape {shape}"
+            + (f" {detail}" if detail else "")
+        )
+
+
+def _channel_meta(J, L):
+    """``meta()`` of the 2D scattering with ``J`` scales and ``L`` orientations (order 2): the channels' paths.
+
+    They depend on ``J`` and ``L`` only, so the transform of the smallest images, which is cheap to build,
+    describes the coefficients of images of any shape.
+    """
+    return grid.Scattering2D(J, (2**J, 2**J), L=L, padding="periodic").meta()

@@ -211,12 +211,107 @@ def test_classifier_is_reproducible(digits_16):
         ("early_stopping", "yes", TypeError),
         ("kernel_size", 2, ValueError),
         ("n_threads", 0, ValueError),
+        ("input", "maps", ValueError),
     ],
 )
 def test_classifier_rejects_bad_parameters(digits_16, name, value, error):
     images, labels = digits_16
     with pytest.raises(error, match=name):
         ScatteringHeadClassifier(**{name: value}).fit(images[:40], labels[:40])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the classifier on precomputed coefficients
+
+#: A small, quick problem: 2 epochs on 300 digits.
+QUICK = dict(J=2, L=4, hidden=(8,), max_epochs=2, batch_size=32, random_state=3, n_threads=1)
+
+
+@pytest.mark.parametrize(
+    ("padding", "layout", "shape"),
+    [
+        ("periodic", "channels", None),
+        ("periodic", "flat", None),
+        ("reflect", "channels", (16, 16)),
+        ("reflect", "flat", (16, 16)),
+    ],
+)
+def test_classifier_on_coefficients_matches_the_one_on_images(digits_16, padding, layout, shape):
+    """The scattering computed outside (input="coefficients"), by the core transform, gives the same classifier."""
+    images, labels = digits_16[0][:400].astype(np.float32), digits_16[1][:400]
+    on_images = ScatteringHeadClassifier(padding=padding, **QUICK).fit(images[:300], labels[:300])
+    S = Scattering2D(2, (16, 16), L=4, padding=padding)(images)
+    X = S.reshape(len(S), -1) if layout == "flat" else S
+    clf = ScatteringHeadClassifier(padding=padding, shape=shape, input="coefficients", **QUICK)
+    clf.fit(X[:300], labels[:300])
+    assert clf.coefficients_shape_ == on_images.coefficients_shape_ == S.shape[1:]
+    assert not hasattr(clf, "scattering_")
+    np.testing.assert_allclose(clf.loss_curve_, on_images.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X[300:]), on_images.predict_proba(images[300:]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(clf.predict(X[300:]), on_images.predict(images[300:]))
+
+
+def test_classifier_on_float64_coefficients_agrees_to_float32_rounding(digits_16):
+    images, labels = digits_16[0][:400], digits_16[1][:400]
+    on_images = ScatteringHeadClassifier(padding="periodic", **QUICK).fit(images[:300], labels[:300])
+    S = Scattering2D(2, (16, 16), L=4, padding="periodic")(images.astype(np.float64))
+    clf = ScatteringHeadClassifier(padding="periodic", input="coefficients", **QUICK).fit(S[:300], labels[:300])
+    np.testing.assert_allclose(clf.predict_proba(S[300:]), on_images.predict_proba(images[300:]), atol=1e-4)
+
+
+def test_classifier_on_coefficients_is_invariant_to_quarter_turns(digits_16):
+    images, labels = digits_16
+    core = Scattering2D(2, (16, 16), L=4, padding="periodic")
+    params = {**QUICK, "kernel_size": 3}
+    clf = ScatteringHeadClassifier(padding="periodic", input="coefficients", **params)
+    clf.fit(core(images[:300]), labels[:300])
+    test = images[1200:1300]
+    reference = clf.decision_function(core(test))
+    for turns in range(1, 4):
+        rotated = test
+        for _ in range(turns):
+            rotated = quarter_turn(rotated)
+        got = clf.decision_function(core(rotated))
+        assert np.abs(got - reference).max() <= 1e-4 * np.abs(reference).max()
+
+
+#: J=2, L=4: C = 1 + 2 * 4 + 16 = 25 channels; 16 x 16 periodic images give 4 x 4 positions.
+@pytest.mark.parametrize(
+    ("shape", "change", "match"),
+    [
+        (None, lambda S: S[:, 1:], r"shape \(20, 24, 4, 4\).*25 channels.*\(n_samples, 25, H', W'\)"),
+        ((16, 16), lambda S: S[:, :, :3, :3], r"X has coefficients of shape \(20, 25, 3, 3\).*\(n_samples, 25, 4, 4\)"),
+        ((16, 16), lambda S: S.reshape(20, -1)[:, 1:], r"X has coefficients of shape \(20, 399\).*\(n_samples, 400\)"),
+        (None, lambda S: S[:, :, :3].reshape(20, -1), r"n_features=300.*\(n_samples, 25, H', W'\)"),
+        (None, lambda S: S[0], r"needs X of real .*\(n_samples, 25, H', W'\).*got 3-D X"),
+        (None, lambda S: S + 0j, r"needs X of real .*\(n_samples, 25, H', W'\).*dtype complex"),
+        (None, lambda S: S.astype(str), r"needs X of real .*dtype <U"),
+        (None, lambda S: np.where(S > S.mean(), np.nan, S), "Input X contains NaN"),
+    ],
+    ids=["channels", "positions", "flat-size", "flat-not-square", "3-D", "complex", "strings", "nan"],
+)
+def test_classifier_rejects_bad_coefficients(shape, change, match, rng):
+    S = Scattering2D(2, (16, 16), L=4, padding="periodic")(rng.random((20, 16, 16)))
+    clf = ScatteringHeadClassifier(padding="periodic", shape=shape, input="coefficients", **QUICK)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(change(S), np.arange(20) % 2)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda S: S[:, :, :2], r"X has coefficients of shape \(5, 25, 2, 4\).*fitted on \(n_samples, 25, 4, 4\)"),
+        (lambda S: S.reshape(5, -1)[:, :-1], r"X has coefficients of shape \(5, 399\).*\(n_samples, 400\)"),
+        (lambda S: S[:, 0], r"needs X of real .*got 3-D X"),
+    ],
+    ids=["channels", "flat", "3-D"],
+)
+def test_fitted_classifier_rejects_other_coefficients(change, match, rng):
+    core = Scattering2D(2, (16, 16), L=4, padding="periodic")
+    clf = ScatteringHeadClassifier(padding="periodic", input="coefficients", **QUICK)
+    clf.fit(core(rng.random((20, 16, 16))), np.arange(20) % 2)
+    with pytest.raises(ValueError, match=match):
+        clf.predict(change(core(rng.random((5, 16, 16)))))
 
 
 #: Checks that fit data whose number of features is no square image of side >= 2^J: shape inference has no

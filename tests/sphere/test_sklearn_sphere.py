@@ -87,6 +87,22 @@ def test_features_are_the_core_output_flattened(rng, sampling, output, J0, layou
     np.testing.assert_allclose(estimator.transform(X), expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize(
+    "params", [dict(log_eps=1e-3, normalize_order2=True), dict(output="equivariant", J0=2, log_eps=0.1)], ids=repr
+)
+def test_transform_coefficients_gives_the_features_of_transform(rng, params):
+    L = 8
+    maps = _maps(rng, L)
+    estimator = SphericalScattering(oversampling=2.0, batch_size=2, **params).fit(maps)
+    core = Core(L, J0=params.get("J0", 0), output=params.get("output", "invariant"), oversampling=2.0)
+    S = core(maps)
+    got = estimator.transform_coefficients(S)
+    np.testing.assert_allclose(got, estimator.transform(maps), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(estimator.transform_coefficients(S.reshape(len(S), -1)), got)
+    with pytest.raises(ValueError, match="S must hold the raw scattering coefficients"):
+        estimator.transform_coefficients(S[:, 1:])
+
+
 @pytest.mark.parametrize("eps", [1e-6, 0.1])
 def test_log_and_order2_normalisation(rng, eps):
     L = 8
