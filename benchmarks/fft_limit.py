@@ -9,29 +9,36 @@ scatter
     measurement (its child process is reused), median of ``--repeats`` calls.
 FFT limit
     Seconds of the FFTs alone that the same call performs, replayed at the same sizes, dtypes and keyword
-    arguments, over the same chunks of the batch on the same threads, with the same library (``scipy.fft``):
-    median of ``--repeats`` replays after one warm-up replay.
+    arguments, over the same chunks of the batch on the same threads, through the same functions
+    (:mod:`scatter.grid._fft`: ducc0 for 2D, ``scipy.fft`` for 1D): median of ``--repeats`` replays after
+    one warm-up replay.
 scatter / FFT limit
     The ratio; the issue's target is at most 2.
+FFT-only limit
+    The same for the FFTs the transform performs when every low pass goes through transforms (Kymatio's
+    algorithm: forward FFT of each modulus, product with the low pass, inverse FFT), that is with the low
+    passes computed in space (``plans["lowpass"]``) turned off. scatter computes the low passes of the
+    moduli no wavelet reads in space where that is cheaper, which removes FFTs from the first limit.
 
 How the FFTs are recorded and replayed
 --------------------------------------
 In a fresh process, the transform is built and called once on the batch while every module of ``scatter``
-that holds ``scipy.fft`` (as ``sp_fft``) sees a recording proxy instead, and every module that holds
+that holds :mod:`scatter.grid._fft` sees a recording proxy instead, and every module that holds
 :func:`scatter.grid._batch.map_chunks` sees a wrapper that notes its arguments (thread count, samples per
 item) and which FFT calls each chunk makes (function, input shape and dtype, keyword arguments). The replay
 then calls :func:`~scatter.grid._batch.map_chunks` with those arguments, and each chunk makes the same FFT
 calls on input arrays allocated (and filled with normal random values) before the timing; outputs are
 allocated by the FFTs as in the transform.
 
-In-place inverse FFTs (``overwrite_x=True`` on complex input) are replayed with ``norm="ortho"`` instead of
-the default: both scale by a constant in the same pass (pocketfft multiplies by the factor whenever it is
-not 1), but an orthonormal transform keeps the magnitudes of a buffer that is transformed again and again,
-where the default ``1/N`` would drive it into subnormal numbers, which are slow. ``irfft*`` never writes
-into its input, so it is replayed as recorded.
+In-place inverse FFTs (``ifft_inplace``) are replayed orthonormal instead of normalised by ``1/N``: both
+scale by a constant in the same pass, but an orthonormal transform keeps the magnitudes of a buffer that is
+transformed again and again, where ``1/N`` would drive it into subnormal numbers, which are slow. The
+inverse real FFTs may overwrite their input (ducc0 does), so each replay first copies its recorded input
+into a scratch buffer and transforms that; the copies are timed too, which makes the limit slightly
+larger than the FFTs alone.
 
-FFTs called through ``numpy.fft``, or through names imported from ``scipy.fft`` into scatter's modules,
-are not seen; the script reports an error when it sees none at all.
+FFTs called other than through :mod:`scatter.grid._fft` are not seen; the script reports an error when it
+sees none at all.
 
 Usage::
 
@@ -63,8 +70,9 @@ SECTION_TITLE = "## FFT limit (benchmarks/fft_limit.py)"
 SCRIPT = Path(__file__).resolve()
 CHILD_TIMEOUT_S = 1800
 TARGET_RATIO = 2.0
-#: FFT functions whose in-place inverse is replayed orthonormal (see the module docstring).
-_INVERSE_C2C = {"ifft", "ifft2", "ifftn"}
+#: FFT functions replayed orthonormal, and those replayed on a fresh copy of their input (see the docstring).
+_INVERSE_INPLACE = {"ifft_inplace"}
+_OVERWRITING = {"irfft"}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -74,7 +82,8 @@ _INVERSE_C2C = {"ifft", "ifft2", "ifftn"}
 
 @dataclasses.dataclass(frozen=True)
 class FFTCall:
-    """One call of a ``scipy.fft`` function: its name, its first argument's shape and dtype, its keywords."""
+    """One call of a :mod:`scatter.grid._fft` function: its name, its first argument's shape and dtype, its
+    keywords."""
 
     name: str
     shape: tuple
@@ -112,7 +121,7 @@ class Recorder:
                     calls = getattr(recorder.local, "calls", None)
                     if calls is not None:
                         if args:
-                            raise RuntimeError(f"sp_fft.{name} called with positional options {args}; record them")
+                            raise RuntimeError(f"_fft.{name} called with positional options {args}; record them")
                         x_arr = np.asarray(x)
                         items = tuple(sorted((k, _hashable(v)) for k, v in kwargs.items()))
                         calls.append(FFTCall(name, x_arr.shape, x_arr.dtype.str, items))
@@ -149,9 +158,7 @@ def record_transform(transform, x):
     Returns ``(map_args, calls_by_length)``: the single ``(n_items, n_threads, samples_per_item)`` of
     ``map_chunks`` and, per chunk length, the list of FFT calls of such a chunk.
     """
-    import scipy.fft
-
-    from scatter.grid import _batch
+    from scatter.grid import _batch, _fft
 
     recorder = Recorder()
     patched = []
@@ -159,9 +166,9 @@ def record_transform(transform, x):
         if not (name == "scatter" or name.startswith("scatter.")) or module is None:
             continue
         for attr, value in list(vars(module).items()):
-            if value is scipy.fft:
+            if value is _fft:
                 patched.append((module, attr, value))
-                setattr(module, attr, recorder.fft_proxy(scipy.fft))
+                setattr(module, attr, recorder.fft_proxy(_fft))
             elif value is _batch.map_chunks and module is not _batch:
                 patched.append((module, attr, value))
                 setattr(module, attr, recorder.map_chunks_wrapper(_batch.map_chunks))
@@ -175,7 +182,7 @@ def record_transform(transform, x):
     calls_by_length = {}
     for length, calls in recorder.chunks:
         if not calls:
-            raise RuntimeError("no FFT call recorded: does scatter still call scipy.fft through a module object?")
+            raise RuntimeError("no FFT call recorded: does scatter still call scatter.grid._fft through the module?")
         if calls_by_length.setdefault(length, calls) != calls:
             raise RuntimeError(f"two chunks of {length} items made different FFT calls")
     return recorder.map_calls[0], calls_by_length
@@ -188,8 +195,8 @@ def replay_plan(calls, only=None):
         if only is not None and call.name not in only:
             continue
         kwargs = dict(call.kwargs)
-        if call.name in _INVERSE_C2C and kwargs.get("overwrite_x") and np.dtype(call.dtype).kind == "c":
-            kwargs["norm"] = "ortho"
+        if call.name in _INVERSE_INPLACE:
+            kwargs["orthonormal"] = True
         plan.append((call.name, (call.shape, call.dtype), kwargs))
     return plan
 
@@ -210,8 +217,7 @@ def make_buffers(plan, seed):
 
 def replay(map_args, calls_by_length, only=None):
     """A function that replays the recorded FFTs over the same chunks and threads; and its buffers' bytes."""
-    import scipy.fft
-
+    from scatter.grid import _fft
     from scatter.grid._batch import map_chunks
 
     n_items, n_threads, samples_per_item = map_args
@@ -231,12 +237,18 @@ def replay(map_args, calls_by_length, only=None):
         plan = replay_plan(calls_by_length[length], only)
         per_chunk[start] = (plan, make_buffers(plan, seed=start))
     n_bytes = sum(b.nbytes for _, buffers in per_chunk.values() for b in buffers.values())
-    functions = {name: getattr(scipy.fft, name) for name in {c.name for calls in calls_by_length.values() for c in calls}}
+    functions = {name: getattr(_fft, name) for name in {c.name for calls in calls_by_length.values() for c in calls}}
+    scratch = {start: {key: np.empty_like(b) for key, b in buffers.items()} for start, (_, buffers) in per_chunk.items()}
 
     def run_chunk(chunk):
         plan, buffers = per_chunk[int(chunk[0])]
+        copies = scratch[int(chunk[0])]
         for name, key, kwargs in plan:
-            functions[name](buffers[key], **kwargs)
+            if name in _OVERWRITING:
+                np.copyto(copies[key], buffers[key])
+                functions[name](copies[key], **kwargs)
+            else:
+                functions[name](buffers[key], **kwargs)
         return 0.0
 
     def run():
@@ -254,15 +266,24 @@ def timed_runs(fn, repeats, budget_s):
     return runs
 
 
-def measure_fft_limit(workload, repeats, budget_s, breakdown):
-    """Record the FFTs of one transform of the workload's batch and time their replay."""
+def fft_only(transform, dtype):
+    """Turn off the transform's low passes in space for ``dtype``: every low pass goes through FFTs."""
+    plans = transform._plans(np.dtype(dtype))
+    transform._plan_cache[np.dtype(dtype)] = dict(plans, lowpass=[None] * len(plans["lowpass"]))
+
+
+def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False):
+    """Record the FFTs of one transform of the workload's batch (with ``all_fft``, of the FFT-only
+    algorithm) and time their replay."""
     transform = speed.build_scatter(workload)
+    if all_fft:
+        fft_only(transform, np.float32)
     transform(speed.make_batch(workload, speed.WARMUP_BATCH, np.float32))
     x = speed.make_batch(workload, workload.batch, np.float32)
     map_args, calls_by_length = record_transform(transform, x)
     del x
     run, n_bytes = replay(map_args, calls_by_length)
-    run()  # warm-up: scipy.fft plans, first touch of the buffers
+    run()  # warm-up: FFT plans, first touch of the buffers
     result = {
         "runs_s": timed_runs(run, repeats, budget_s),
         "map_chunks": {"n_items": map_args[0], "n_threads": map_args[1], "samples_per_item": map_args[2]},
@@ -291,7 +312,8 @@ def summarize_calls(calls_by_length):
 
 def child_main(job):
     workload = dataclasses.replace(speed.WORKLOADS[job["workload"]], batch=job["batch"])
-    result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False))
+    result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False),
+                               job.get("all_fft", False))
     _results.print_result(result)
     return 0
 
@@ -302,8 +324,9 @@ def child_main(job):
 
 
 def measure_workload(workload, args):
-    """scatter's time (speed.py's child) and the FFT limit (this script's child), ``--rounds`` times alternated."""
-    scatter_runs, fft_runs, fft_result, loads = [], [], {}, []
+    """scatter's time (speed.py's child), the FFT limit and the FFT-only limit (this script's children),
+    ``--rounds`` times alternated."""
+    scatter_runs, fft_runs, all_fft_runs, fft_result, loads = [], [], [], {}, []
     for _ in range(args.rounds):
         loads.append(os.getloadavg()[0])
         job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": "scatter"}
@@ -318,13 +341,19 @@ def measure_workload(workload, args):
         if "error" in fft_result:
             return {"error": f"FFT replay: {fft_result['error']}"}
         fft_runs += fft_result["runs_s"]
+        all_fft = _results.run_child(SCRIPT, dict(job, breakdown=False, all_fft=True), CHILD_TIMEOUT_S)
+        if "error" in all_fft:
+            return {"error": f"FFT-only replay: {all_fft['error']}"}
+        all_fft_runs += all_fft["runs_s"]
     scatter_s, fft_s = statistics.median(scatter_runs), statistics.median(fft_runs)
+    all_fft_s = statistics.median(all_fft_runs)
     return {**fft_result, "scatter_s": scatter_s, "fft_s": fft_s, "ratio": scatter_s / fft_s, "load": max(loads),
-            "scatter_runs": len(scatter_runs), "fft_runs": len(fft_runs)}
+            "scatter_runs": len(scatter_runs), "fft_runs": len(fft_runs), "all_fft_s": all_fft_s,
+            "all_fft_ratio": scatter_s / all_fft_s, "all_fft_calls": all_fft["calls"]}
 
 
-HEADER = ["Workload", "scatter (s)", "FFT limit (s)", "scatter / FFT limit", "<= 2x", "FFT calls per chunk", "Chunks",
-          "Load"]
+HEADER = ["Workload", "scatter (s)", "FFT limit (s)", "scatter / FFT limit", "<= 2x", "FFT-only limit (s)",
+          "scatter / FFT-only limit", "FFT calls per chunk (FFT-only)", "Chunks", "Load"]
 
 
 def table_rows(workloads, results):
@@ -332,9 +361,12 @@ def table_rows(workloads, results):
     for w in workloads:
         r = results[w.name]
         if "error" in r:
-            rows.append([w.name, "", "", f"error: {r['error']}", "", "", "", ""])
+            rows.append([w.name, "", "", f"error: {r['error']}"] + [""] * (len(HEADER) - 4))
             continue
-        n_calls = ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in r["calls"].items())
+
+        def count(calls):
+            return ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in calls.items())
+
         mc = r["map_chunks"]
         rows.append(
             [
@@ -343,7 +375,9 @@ def table_rows(workloads, results):
                 f"{r['fft_s']:.4f}",
                 f"{r['ratio']:.2f}",
                 "yes" if r["ratio"] <= TARGET_RATIO else "NO",
-                n_calls,
+                f"{r['all_fft_s']:.4f}",
+                f"{r['all_fft_ratio']:.2f}",
+                f"{count(r['calls'])} ({count(r['all_fft_calls'])})",
                 f"{mc['n_items']} items on {mc['n_threads']} threads",
                 f"{r['load']:.1f}",
             ]
@@ -361,7 +395,7 @@ def report(workloads, results, args, seconds, load_before):
         f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/fft_limit.py', *args.argv])}`.",
         "",
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
-        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, scatter {v['scatter']}",
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, ducc0 {v['ducc0']}, numba {v['numba']}, scatter {v['scatter']}",
         f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
         f"- Settings: {args.repeats} timed calls per process, {args.rounds} process pair(s) per workload"
         + (f", quick (batches / {speed.QUICK_DIVISOR})" if args.quick else ""),
@@ -371,9 +405,11 @@ def report(workloads, results, args, seconds, load_before):
         *[f"- {w.name}: {w.describe()}" for w in workloads],
         "",
         "scatter: seconds per call on the whole batch after warm-up (speed.py's measurement, median). FFT limit: "
-        "seconds of the same call's FFTs alone (scipy.fft, same sizes, dtypes and options, same chunks of the "
-        "batch on the same threads; in-place inverse FFTs replayed orthonormal), median, each in a fresh "
-        "process. Target: scatter / FFT limit <= 2. Load: the highest 1-minute load average seen when the "
+        "seconds of the same call's FFTs alone (scatter.grid._fft: ducc0 for 2D, scipy.fft for 1D; same sizes, "
+        "dtypes and options, same chunks of the batch on the same threads; in-place inverse FFTs replayed "
+        "orthonormal), median, each in a fresh process. Target: scatter / FFT limit <= 2. FFT-only limit: the "
+        "same for the FFTs of the algorithm with every low pass through FFTs (Kymatio's), which scatter "
+        "replaces by low passes in space where cheaper. Load: the highest 1-minute load average seen when the "
         "measurements started (above the core count, other processes perturbed the figures).",
         "",
         _results.markdown_table(HEADER, table_rows(workloads, results)),

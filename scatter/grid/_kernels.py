@@ -5,9 +5,9 @@ the batch on several Python threads at once (:func:`scatter.grid._batch.map_chun
 busy without the barriers of a parallel loop per call. Kernels work in the dtype of their input, so float32
 stays float32 and complex64 stays complex64.
 
-Spectra of real signals come as halves, the way ``scipy.fft.rfftn`` returns them (the last axis holds the
-frequencies ``0 .. N // 2``), and are completed once through Hermitian symmetry,
-``X[-p, -q] = conj(X[p, q])``, before the filter products read them.
+Spectra of real signals come as halves, the way ``numpy.fft.rfftn`` returns them (the last axis holds the
+frequencies ``0 .. N // 2``), in the left part of a full-width buffer, and are completed there through
+Hermitian symmetry, ``X[-p, -q] = conj(X[p, q])``, before the filter products read them.
 """
 
 import numpy as np
@@ -76,23 +76,19 @@ def multiply_periodize(x, seg_src, seg_dst, seg_len, weight, out):
 
 
 @njit(cache=True, nogil=True)
-def hermitian_complete(x_half, start, out):
-    """Full spectra ``out`` (B, M, N) of real signals from their halves ``x_half`` (B, M, N // 2 + 1).
+def hermitian_complete(spectra, start):
+    """Complete in place full spectra ``spectra`` (B, M, N) of real signals whose columns ``0 .. N // 2`` are set.
 
-    ``out[b, r, c] = x_half[b, r, c]`` for ``c <= N // 2`` and ``conj(x_half[b, -r mod M, N - c])`` for
-    ``c >= start`` (``M = 1`` for 1D spectra); the columns in between are not written.
+    ``spectra[b, r, c] = conj(spectra[b, -r mod M, N - c])`` for ``c >= max(start, N // 2 + 1)`` (``M = 1``
+    for 1D spectra); the columns in between are not written.
     """
-    n_rows, n = out.shape[1], out.shape[2]
-    n_half = x_half.shape[2]
-    for b in range(x_half.shape[0]):
+    n_rows, n = spectra.shape[1], spectra.shape[2]
+    for b in range(spectra.shape[0]):
         for r in range(n_rows):
-            src = x_half[b, r]
-            dst = out[b, r]
-            for c in range(n_half):
-                dst[c] = src[c]
-            mirror = x_half[b, (n_rows - r) % n_rows]
-            for c in range(max(start, n_half), n):
-                dst[c] = np.conj(mirror[n - c])
+            row = spectra[b, r]
+            mirror = spectra[b, (n_rows - r) % n_rows]
+            for c in range(max(start, n // 2 + 1), n):
+                row[c] = np.conj(mirror[n - c])
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})

@@ -6,7 +6,7 @@ is not negligible, so a plan lists those frequencies once, at construction, with
 full spectrum and where they land on the coarser grid.
 
 The transforms compute half spectra (``rfftn``) and complete them once by Hermitian symmetry
-(:func:`full_spectrum`); every plan that reads a spectrum then reads it directly. The frequencies a plan
+(:func:`complete_spectrum`); every plan that reads a spectrum then reads it directly. The frequencies a plan
 reads come in runs along the last axis whose source and destination both advance one by one, so a plan
 stores runs (segments) in units of the real and imaginary parts, and the kernel's inner loop is a
 unit-stride multiply-accumulate over real numbers, with no index arrays, which vectorises.
@@ -45,7 +45,7 @@ def periodization_plan(h, factor, half, dtype):
         ``weight`` (``dtype``): the weights of the segments' terms, one after the other, each twice (for the
         real and the imaginary part); ``shape``: the full coarse grid; ``half``; ``mirror_from``: the first
         column past the last axis' Nyquist frequency that the plan reads (the axis' length if none), from
-        which :func:`full_spectrum` must complete the spectra the plan reads. For :func:`apply_plan`.
+        which :func:`complete_spectrum` must complete the spectra the plan reads. For :func:`apply_plan`.
     """
     full = h.shape
     coarse = tuple(n // factor for n in full)
@@ -75,18 +75,16 @@ def periodization_plan(h, factor, half, dtype):
     }
 
 
-def full_spectrum(spectrum_half, n_last, readers):
-    r"""Complete half spectra ``(B, ..., n_last // 2 + 1)`` (``rfftn`` layout, 1 or 2 axes) to ``(B, ..., n_last)``.
+def complete_spectrum(full, readers):
+    r"""Complete in place spectra ``(B, ..., N)`` of real signals whose columns ``0 .. N // 2`` are set.
 
-    :math:`X[p, q] = \overline{X[-p, -q]}` for the frequencies ``q > n_last // 2`` of the last axis, from the
-    first column that one of the plans ``readers`` reads (``mirror_from``): the columns before it are left
-    unset, and only those plans may read the result.
+    :math:`X[p, q] = \overline{X[-p, -q]}` for the frequencies ``q > N // 2`` of the last axis (1 or 2
+    axes), from the first column that one of the plans ``readers`` reads (``mirror_from``): the columns
+    before it stay unset, and only those plans may read the result. Returns ``full``.
     """
-    shape = spectrum_half.shape
-    rows = spectrum_half.reshape(shape[0], -1, shape[-1])
-    out = np.empty(rows.shape[:2] + (n_last,), spectrum_half.dtype)
-    _kernels.hermitian_complete(rows, min(plan["mirror_from"] for plan in readers), out)
-    return out.reshape(shape[:-1] + (n_last,))
+    _kernels.hermitian_complete(full.reshape(full.shape[0], -1, full.shape[-1]),
+                                min(plan["mirror_from"] for plan in readers))
+    return full
 
 
 def apply_plan(spectrum, plan):

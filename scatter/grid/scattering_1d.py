@@ -5,12 +5,11 @@ import numbers
 import os
 
 import numpy as np
-from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _kernels
+from . import _fft, _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
+from ._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -134,15 +133,15 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         plans = plans_1d(bank, max_order, x.dtype, padding)
 
     def spectrum(u, readers):
-        return full_spectrum(sp_fft.rfft(u, workers=workers), u.shape[-1], readers)
+        return complete_spectrum(_fft.rfft_full(u, ndim=1, workers=workers), readers)
 
     def modulus(coarse_spectrum):
-        z = sp_fft.ifft(coarse_spectrum, workers=workers, overwrite_x=True)
+        z = _fft.ifft_inplace(coarse_spectrum, ndim=1, workers=workers)
         return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
 
     def lowpass(full, level, channel):
         plan = plans["phi"][level]
-        s = sp_fft.irfft(apply_plan(full, plan), n=plan["shape"][0], workers=workers, overwrite_x=True)
+        s = _fft.irfft(apply_plan(full, plan), ndim=1, n_last=plan["shape"][-1], workers=workers)
         out[:, channel] = s[:, start:stop]
 
     def last_lowpass(u, level, channel):

@@ -3,12 +3,11 @@
 import os
 
 import numpy as np
-from scipy import fft as sp_fft
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _kernels
+from . import _fft, _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
+from ._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -117,15 +116,15 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         plans = plans_2d(bank, max_order, x.dtype, crop)
 
     def spectrum(u, readers):
-        return full_spectrum(sp_fft.rfft2(u, workers=workers), u.shape[-1], readers)
+        return complete_spectrum(_fft.rfft_full(u, ndim=2, workers=workers), readers)
 
     def modulus(coarse_spectrum):
-        z = sp_fft.ifft2(coarse_spectrum, workers=workers, overwrite_x=True)
+        z = _fft.ifft_inplace(coarse_spectrum, ndim=2, workers=workers)
         return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
 
     def lowpass(full, res, channel):
         plan = plans["phi"][res]
-        s = sp_fft.irfft2(apply_plan(full, plan), s=plan["shape"], workers=workers, overwrite_x=True)
+        s = _fft.irfft(apply_plan(full, plan), ndim=2, n_last=plan["shape"][-1], workers=workers)
         out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
 
     def last_lowpass(u, res, channel):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scatter.grid import _kernels
-from scatter.grid._plans import apply_plan, cheaper_in_space, full_spectrum, lowpass_plan, periodization_plan
+from scatter.grid._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
 
 
 @pytest.mark.parametrize("n, left, n_out", [(7, 3, 16), (8, 0, 8), (5, 4, 32), (2, 1, 9)])
@@ -50,23 +50,31 @@ def test_periodization_plan_matches_dense_definition(rng, shape, factor, half):
     # A dense filter with no symmetry: every alias and every mirrored frequency contributes.
     h = rng.uniform(0.5, 1.5, shape)
     plan = periodization_plan(h, factor, half, np.float64)
-    spectrum = full_spectrum(np.fft.rfftn(x, axes=tuple(range(1, x.ndim))), shape[-1], [plan])
+    spectrum = complete_spectrum(_half_in_full(x), [plan])
     got = apply_plan(spectrum, plan)
     np.testing.assert_allclose(got, _dense_multiply_periodize(x, h, factor, half), rtol=1e-12, atol=1e-12)
 
 
+def _half_in_full(x):
+    """numpy's half spectra of ``x`` (B, ...) in the left part of a zero buffer of the full spectra's shape."""
+    half = np.fft.rfftn(x, axes=tuple(range(1, x.ndim)))
+    full = np.zeros(x.shape, complex)
+    full[..., : half.shape[-1]] = half
+    return full
+
+
 @pytest.mark.parametrize("shape", [(15,), (16,), (6, 9), (7, 8)])
-def test_full_spectrum_completes_the_half_from_the_first_column_read(rng, shape):
+def test_complete_spectrum_from_the_first_column_read(rng, shape):
     x = rng.standard_normal((2,) + shape)
-    axes = tuple(range(1, x.ndim))
-    half = np.fft.rfftn(x, axes=axes)
-    expected = np.fft.fftn(x, axes=axes)
+    expected = np.fft.fftn(x, axes=tuple(range(1, x.ndim)))
     n = shape[-1]
-    np.testing.assert_allclose(full_spectrum(half, n, [{"mirror_from": n // 2 + 1}]), expected, atol=1e-12)
-    # A reader of the columns from n - 2 on: those and the half are right, the ones in between not read.
-    got = full_spectrum(half, n, [{"mirror_from": n - 2}, {"mirror_from": n}])
+    np.testing.assert_allclose(complete_spectrum(_half_in_full(x), [{"mirror_from": n // 2 + 1}]), expected,
+                               atol=1e-12)
+    # A reader of the columns from n - 2 on: those and the half are right, the ones in between not written.
+    got = complete_spectrum(_half_in_full(x), [{"mirror_from": n - 2}, {"mirror_from": n}])
     np.testing.assert_allclose(got[..., : n // 2 + 1], expected[..., : n // 2 + 1], atol=1e-12)
     np.testing.assert_allclose(got[..., n - 2 :], expected[..., n - 2 :], atol=1e-12)
+    np.testing.assert_array_equal(got[..., n // 2 + 1 : n - 2], 0)
 
 
 def test_plan_reads_mirrored_columns_only_from_mirror_from():
