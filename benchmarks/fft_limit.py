@@ -10,8 +10,7 @@ scatter
 FFT limit
     Seconds of the FFTs alone that the same call performs, replayed at the same sizes, dtypes and keyword
     arguments, over the same chunks of the batch on the same threads, through the same functions
-    (:mod:`scatter.grid._fft`: ducc0 for 2D, ``scipy.fft`` for 1D): median of ``--repeats`` replays after
-    one warm-up replay.
+    (:mod:`scatter.grid._fft`, ``scipy.fft``): median of ``--repeats`` replays after one warm-up replay.
 scatter / FFT limit
     The ratio; the issue's target is at most 2.
 FFT-only limit
@@ -31,11 +30,11 @@ calls on input arrays allocated (and filled with normal random values) before th
 allocated by the FFTs as in the transform.
 
 In-place inverse FFTs (``ifft_inplace``) are replayed orthonormal instead of normalised by ``1/N``: both
-scale by a constant in the same pass, but an orthonormal transform keeps the magnitudes of a buffer that is
-transformed again and again, where ``1/N`` would drive it into subnormal numbers, which are slow. The
-inverse real FFTs may overwrite their input (ducc0 does), so each replay first copies its recorded input
-into a scratch buffer and transforms that; the copies are timed too, which makes the limit slightly
-larger than the FFTs alone.
+scale by a constant in the same pass (pocketfft multiplies by the factor whenever it is not 1), but an
+orthonormal transform keeps the magnitudes of a buffer that is transformed again and again, where ``1/N``
+would drive it into subnormal numbers, which are slow. The inverse real FFTs may overwrite their input, so
+each replay first copies its recorded input into a scratch buffer and transforms that; the copies (of
+the small coarse spectra) are timed too, which makes the limit slightly larger than the FFTs alone.
 
 FFTs called other than through :mod:`scatter.grid._fft` are not seen; the script reports an error when it
 sees none at all.
@@ -395,7 +394,7 @@ def report(workloads, results, args, seconds, load_before):
         f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/fft_limit.py', *args.argv])}`.",
         "",
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
-        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, ducc0 {v['ducc0']}, numba {v['numba']}, scatter {v['scatter']}",
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, scatter {v['scatter']}",
         f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
         f"- Settings: {args.repeats} timed calls per process, {args.rounds} process pair(s) per workload"
         + (f", quick (batches / {speed.QUICK_DIVISOR})" if args.quick else ""),
@@ -405,7 +404,7 @@ def report(workloads, results, args, seconds, load_before):
         *[f"- {w.name}: {w.describe()}" for w in workloads],
         "",
         "scatter: seconds per call on the whole batch after warm-up (speed.py's measurement, median). FFT limit: "
-        "seconds of the same call's FFTs alone (scatter.grid._fft: ducc0 for 2D, scipy.fft for 1D; same sizes, "
+        "seconds of the same call's FFTs alone (scatter.grid._fft: scipy.fft; same sizes, "
         "dtypes and options, same chunks of the batch on the same threads; in-place inverse FFTs replayed "
         "orthonormal), median, each in a fresh process. Target: scatter / FFT limit <= 2. FFT-only limit: the "
         "same for the FFTs of the algorithm with every low pass through FFTs (Kymatio's), which scatter "

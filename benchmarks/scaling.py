@@ -221,7 +221,7 @@ def report(size_results, j_results, implementations, args, seconds, load_before,
         f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/scaling.py', *args.argv])}`.",
         "",
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
-        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, ducc0 {v['ducc0']}, numba {v['numba']}, "
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, "
         f"kymatio {v['kymatio']}, torch {v['torch']}, scatter {v['scatter']}",
         f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
         f"- Settings: batches sized for about {args.target:g} s per call, median of up to {args.repeats} calls "

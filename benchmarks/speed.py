@@ -305,7 +305,7 @@ def machine_info():
     """Description of the machine and software, without importing the benchmarked packages."""
     mem_kb = read_first("/proc/meminfo", "MemTotal")
     ram = f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB" if mem_kb else "unknown"
-    versions = {name: package_version(name) for name in ("numpy", "scipy", "ducc0", "numba", "kymatio", "torch", "scatter")}
+    versions = {name: package_version(name) for name in ("numpy", "scipy", "numba", "kymatio", "torch", "scatter")}
     return {
         "cpu": read_first("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
         "cores": os.cpu_count(),
@@ -434,7 +434,7 @@ def machine_lines(info, numba_info, load_before, load_after, args):
     coretype = info["openblas_coretype"]
     return [
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
-        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, ducc0 {v['ducc0']}, numba {v['numba']}, "
+        f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, "
         f"kymatio {v['kymatio']}, torch {v['torch']}, scatter {v['scatter']}",
         f"- Numba threading layer: {numba_info['numba_threading_layer']}, Numba threads: "
         f"{numba_info.get('numba_threads', 'unknown')}; scatter workers: "
