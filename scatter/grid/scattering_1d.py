@@ -7,9 +7,10 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _fft, _kernels
+from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
+from ._cascade import CascadeSteps
+from ._plans import apply_plan, cheaper_in_space, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -110,8 +111,10 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         S_2 x(n_1, n_2) = \big(\big||x \star \psi_{n_1}|\downarrow_{2^{k_1}} \star \psi_{n_2}\big|
         \downarrow_{2^{k_2}} \star \phi_T\big)\downarrow_{T / 2^{k_1 + k_2}}, \quad j_2 > j_1,
 
-    each convolution a product of spectra at the current resolution, and the output cropped to the part of
-    the padded signal that covers the input.
+    each convolution a product of spectra at the current resolution (except the low pass of a modulus that
+    no wavelet reads, the same sum computed in space where that is cheaper,
+    :func:`~scatter.grid._plans.lowpass_plan`), and the output cropped to the part of the padded signal
+    that covers the input.
     """
     psi1, psi2 = bank["psi1"], bank["psi2"]
     log2_T = bank["phi"]["j"]
@@ -132,28 +135,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     if plans is None:
         plans = plans_1d(bank, max_order, x.dtype, padding)
 
-    def spectrum(u, readers):
-        return complete_spectrum(_fft.rfft_full(u, ndim=1, workers=workers), readers)
-
-    def modulus(coarse_spectrum):
-        z = _fft.ifft_inplace(coarse_spectrum, ndim=1, workers=workers)
-        return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
-
-    def lowpass(full, level, channel):
-        plan = plans["phi"][level]
-        s = _fft.irfft(apply_plan(full, plan), ndim=1, n_last=plan["shape"][-1], workers=workers)
-        out[:, channel] = s[:, start:stop]
-
-    def last_lowpass(u, level, channel):
-        """The low pass of a modulus no wavelet reads: in space when that is cheaper."""
-        plan = plans["lowpass"][level]
-        if plan is None:
-            lowpass(spectrum(u, [plans["phi"][level]]), level, channel)
-        else:
-            rows = u.reshape(u.shape[0], 1, -1)
-            channel_out = out[:, channel : channel + 1]
-            _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"],
-                                       channel_out)
+    steps = CascadeSteps(1, plans, out, (slice(start, stop),), x.dtype, workers)
+    spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)

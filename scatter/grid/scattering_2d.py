@@ -5,9 +5,10 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _fft, _kernels
+from . import _kernels
 from ._batch import map_chunks
-from ._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
+from ._cascade import CascadeSteps
+from ._plans import apply_plan, cheaper_in_space, lowpass_plan, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -92,7 +93,9 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         S_2 x(\lambda_1, \lambda_2) = \big(\big||x \star \psi_{\lambda_1}|\downarrow_{2^{j_1}} \star
         \psi_{\lambda_2}\big|\downarrow_{2^{j_2-j_1}} \star \phi_J\big)\downarrow_{2^{J-j_2}}, \quad j_2 > j_1,
 
-    each convolution a product of spectra on the grid of the current resolution.
+    each convolution a product of spectra on the grid of the current resolution, except the low pass of a
+    modulus that no wavelet reads, which is the same sum computed in space with the separable taps of
+    :math:`\phi` where that is cheaper (:func:`~scatter.grid._plans.lowpass_plan`).
     """
     J, L = bank["J"], bank["L"]
     psi = bank["psi"]
@@ -115,26 +118,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     if plans is None:
         plans = plans_2d(bank, max_order, x.dtype, crop)
 
-    def spectrum(u, readers):
-        return complete_spectrum(_fft.rfft_full(u, ndim=2, workers=workers), readers)
-
-    def modulus(coarse_spectrum):
-        z = _fft.ifft_inplace(coarse_spectrum, ndim=2, workers=workers)
-        return np.abs(z, out=np.empty(z.shape, x.dtype))  # numpy's vectorised hypot
-
-    def lowpass(full, res, channel):
-        plan = plans["phi"][res]
-        s = _fft.irfft(apply_plan(full, plan), ndim=2, n_last=plan["shape"][-1], workers=workers)
-        out[:, channel] = s[:, crop : crop + m_out, crop : crop + n_out]
-
-    def last_lowpass(u, res, channel):
-        """The low pass of a modulus no wavelet reads: in space when that is cheaper."""
-        plan = plans["lowpass"][res]
-        if plan is None:
-            lowpass(spectrum(u, [plans["phi"][res]]), res, channel)
-        else:
-            _kernels.separable_lowpass(u, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"],
-                                       out[:, channel])
+    steps = CascadeSteps(2, plans, out, (slice(crop, crop + m_out), slice(crop, crop + n_out)), x.dtype, workers)
+    spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
