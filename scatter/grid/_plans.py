@@ -152,7 +152,7 @@ def lowpass_plan(h, factor, first, count, dtype):
     count = (1,) * (2 - len(count)) + tuple(count)
     # Output row i reads rows R_i - e for the row offsets e; output column k the columns C_k - hi .. C_k - lo.
     lo, hi, row_w = _window(a, eps)
-    rows = factor * (first[0] + np.arange(count[0])) if a.size > 1 else np.zeros(1, np.int64)
+    rows = factor * (first[0] + np.arange(count[0]))  # 1D: one row, 0
     row_src = (rows[:, None] - np.arange(lo, hi + 1)[None, :]) % a.size
     lo, hi, col_w = _window(b, eps)
     cols = factor * (first[1] + np.arange(count[1]))
