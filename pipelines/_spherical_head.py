@@ -15,12 +15,17 @@ The present settings were chosen on a validation split: heads trained on the fir
 digits, scored on training digits 50000-51999 unrotated and rotated (NR/NR and NR/R, %; one torch thread, the
 head's times on a shared 2-core machine, noisy):
 
-=========================================================  ======  ===  =====  =====
-setting                                                    epochs  s    NR/NR  NR/R
-=========================================================  ======  ===  =====  =====
-previous: (32, 32), 6 epochs, constant rate                6       104  91.65  91.05
-(32, 32, 32), 12 epochs, cosine schedule (these settings)  12      280  93.00  91.70
-=========================================================  ======  ===  =====  =====
+=========================================================  ====  ======  ===  =====  =====
+setting                                                    seed  epochs  s    NR/NR  NR/R
+=========================================================  ====  ======  ===  =====  =====
+previous: (32, 32), 6 epochs, constant rate                0     6       104  91.65  91.05
+previous: (32, 32), 6 epochs, constant rate                1     6       105  91.25  90.40
+(32, 32, 32), 12 epochs, cosine schedule (these settings)  0     12      280  93.00  91.70
+(32, 32, 32), 12 epochs, cosine schedule (these settings)  1     12      285  93.55  92.55
+=========================================================  ====  ======  ===  =====  =====
+
+On average over the two seeds (``random_state``: the weights, the shuffling, the held-out tenth)
++1.8 points NR/NR and +1.4 NR/R, at 2.7 times the training time.
 
 On the coefficients of an earlier version of the moduli (same split; previous settings 91.65 / 90.95): 20
 epochs at the constant rate stop early at 10 with the same result; a cosine schedule over 10 epochs 92.4 /
