@@ -27,7 +27,7 @@ previous: (32, 32), 6 epochs, constant rate                1     6       105  91
 On average over the two seeds (``random_state``: the weights, the shuffling, the held-out tenth)
 +1.8 points NR/NR and +1.4 NR/R, at 2.7 times the training time.
 Test set with these settings (``scatter run spherical-mnist --head --n-train 10000 --n-test 10000``, one run,
-seed 0): NR/NR 92.18%, R/R 91.89%, NR/R 91.57%, 12 epochs per model, 310 s (NR) and 280 s (R) of training,
+seed 0): NR/NR 92.18%, R/R 91.89%, NR/R 91.57%, 12 epochs per model, about 300 s (NR) and 280 s (R) of training,
 27.5 minutes for the whole run with the SVM on a shared 2-core machine; the previous settings gave 91.2% and
 90.6% (NR/NR, NR/R) on the same digits, with an earlier version of the moduli.
 
