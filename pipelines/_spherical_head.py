@@ -7,9 +7,39 @@ computed once per set of digits. Its layers commute with rotations and its outpu
 model trained on unrotated digits is the NR/R model as well as the NR/NR one: it is trained once and tested on
 both test sets; the R/R model is trained on the rotated training digits.
 
-Measured with these settings on the first 40000 training and 10000 test digits (6 epochs, one torch thread
-per model, the two models trained side by side on a loaded 2-core machine, about 25 minutes each): NR/NR
-93.55%, R/R 93.40%, NR/R 92.34%. Reading every degree of every path instead of :func:`degree_mask` (5000
+Measured with the previous settings (two layers of 32, 6 epochs at a constant learning rate) on the first
+40000 training and 10000 test digits (one torch thread per model, the two models trained side by side on a
+loaded 2-core machine, about 25 minutes each): NR/NR 93.55%, R/R 93.40%, NR/R 92.34%.
+
+The present settings were chosen on a validation split: heads trained on the first 10000 unrotated training
+digits, scored on training digits 50000-51999 unrotated and rotated (NR/NR and NR/R, %; one torch thread, the
+head's times on a shared 2-core machine, noisy):
+
+=========================================================  ====  ======  ===  =====  =====
+setting                                                    seed  epochs  s    NR/NR  NR/R
+=========================================================  ====  ======  ===  =====  =====
+previous: (32, 32), 6 epochs, constant rate                0     6       104  91.65  91.05
+previous: (32, 32), 6 epochs, constant rate                1     6       105  91.25  90.40
+(32, 32, 32), 12 epochs, cosine schedule (these settings)  0     12      280  93.00  91.70
+(32, 32, 32), 12 epochs, cosine schedule (these settings)  1     12      285  93.55  92.55
+=========================================================  ====  ======  ===  =====  =====
+
+On average over the two seeds (``random_state``: the weights, the shuffling, the held-out tenth)
++1.8 points NR/NR and +1.4 NR/R, at 2.7 times the training time.
+Test set with these settings (``scatter run spherical-mnist --head --n-train 10000 --n-test 10000``, one run,
+seed 0): NR/NR 92.18%, R/R 91.89%, NR/R 91.57%, 12 epochs per model, about 300 s (NR) and 280 s (R) of training,
+27.5 minutes for the whole run with the SVM on a shared 2-core machine; the previous settings gave 91.2% and
+90.6% (NR/NR, NR/R) on the same digits, with an earlier version of the moduli.
+
+On the coefficients of an earlier version of the moduli (same split; previous settings 91.65 / 90.95): 20
+epochs at the constant rate stop early at 10 with the same result; a cosine schedule over 10 epochs 92.4 /
+91.5, over 16 epochs 92.85 / 91.6; three layers (10 epochs, cosine) 92.5 / 91.65; layers of 64 (constant
+rate, 10 epochs) 91.6 / 90.3, at twice the time; ``bandlimit=16`` 92.15 / 91.65 (constant rate) and 92.4 /
+91.85 (cosine), at twice the time; invariants extended to the cross spectra of every pair of last-layer
+channels 92.05 / 91.2. ``bandlimit=20`` against 12 (5000 training digits, cosine, 10 epochs): 90.75 / 90.1
+against 90.15 / 89.9, at three times the time. No setting tried comes near the target NR/R >= 98.5%: the
+gains of the training schedule and depth are about 0.5-1.5 points, those of the bandlimit below the noise of
+a 2000-digit split (about 0.6 point). Reading every degree of every path instead of :func:`degree_mask` (5000
 training digits, 8 epochs): NR/NR 89.1% but NR/R 84.5%, against 87.2% and 86.9% with the mask. Moduli at
 oversampling 4 instead of 2 (10000 training digits): NR/NR 90.76%, R/R 90.47%, NR/R 90.78% against 91.2% and
 90.6%: the gap between NR/NR and NR/R closes, the accuracy does not rise.
@@ -32,14 +62,15 @@ from scatter.sphere.wavelets import axisymmetric_filter_bank
 SCATTERING_PARAMS = {"bandwidth": 30, "lam": 2.0, "max_order": 2, "oversampling": 2.0}
 HEAD_PARAMS = {
     "bandlimit": 12,
-    "hidden": (32, 32),
+    "hidden": (32, 32, 32),
     "grid_oversampling": 2.0,
     "nonlinearity": "softplus",
-    "max_epochs": 6,
+    "max_epochs": 12,
     "batch_size": 64,
     "learning_rate": 3e-3,
+    "learning_rate_schedule": "cosine",
     "weight_decay": 1e-4,
-    "n_iter_no_change": 4,
+    "n_iter_no_change": 12,
     "n_threads": 1,
 }
 

@@ -247,6 +247,10 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         Adam's step size.
     weight_decay : float, default 1e-4
         Adam's L2 penalty.
+    learning_rate_schedule : {"constant", "cosine"}, default "constant"
+        The learning rate over training: constant, or decaying after every mini-batch as
+        :math:`\tfrac12 (1 + \cos(\pi t / T))` over the :math:`T` mini-batches of ``max_epochs`` epochs
+        (early stopping may end training before it reaches 0).
     early_stopping : bool, default True
         Hold out ``validation_fraction`` of the training data (stratified), keep the weights of the epoch
         with the best validation accuracy and stop after ``n_iter_no_change`` epochs without improvement.
@@ -321,6 +325,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         batch_size=128,
         learning_rate=3e-3,
         weight_decay=1e-4,
+        learning_rate_schedule="constant",
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -340,6 +345,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

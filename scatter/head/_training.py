@@ -10,7 +10,10 @@ from sklearn.model_selection import train_test_split
 from torch.nn import functional
 
 from .._progress import progress
-from .._validation import check_int
+from .._validation import check_choice, check_int
+
+#: Learning-rate schedules of :func:`train_classifier`.
+SCHEDULES = ("constant", "cosine")
 
 
 @contextlib.contextmanager
@@ -65,6 +68,7 @@ def check_training_params(estimator):
         "max_epochs": check_int(estimator.max_epochs, "max_epochs", min_value=1),
         "batch_size": check_int(estimator.batch_size, "batch_size", min_value=1),
         "learning_rate": check_real(estimator.learning_rate, "learning_rate", 0.0),
+        "learning_rate_schedule": check_choice(estimator.learning_rate_schedule, "learning_rate_schedule", SCHEDULES),
         "weight_decay": check_real(estimator.weight_decay, "weight_decay", 0.0, low_inclusive=True),
         "validation_fraction": check_real(estimator.validation_fraction, "validation_fraction", 0.0, 1.0),
         "n_iter_no_change": check_int(estimator.n_iter_no_change, "n_iter_no_change", min_value=1),
@@ -83,15 +87,28 @@ def split_validation(codes, n_classes, fraction, early_stopping, seed):
     return train_idx, valid_idx
 
 
+def cosine_factor(step, total):
+    r"""The cosine schedule's factor of the learning rate at step ``step`` of ``total``:
+    :math:`\tfrac12 (1 + \cos(\pi\, t / T))`, from 1 at the first step down to 0 after the last."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
 def train_classifier(head, features, labels, train_idx, valid_idx, p, generator, *, verbose, desc="head"):
     """Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
 
+    The learning rate is ``p["learning_rate"]`` throughout (``p["learning_rate_schedule"] == "constant"``)
+    or decays after every mini-batch along :func:`cosine_factor` over the ``p["max_epochs"]`` epochs
+    (``"cosine"``).
     With validation indices, keep the weights of the epoch of best validation accuracy and stop after
     ``p["n_iter_no_change"]`` epochs without improvement. Returns ``(head in eval mode, loss per epoch,
     validation accuracy per epoch)``. Batches of one sample are skipped when there are more (batch
     normalisation needs two).
     """
     optimizer = torch.optim.Adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+    steps = p["max_epochs"] * max(1, -(-len(train_idx) // p["batch_size"]))
+    scheduler = None
+    if p["learning_rate_schedule"] == "cosine":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_factor(step, steps))
     loss_curve, validation_scores = [], []
     best, best_state, stale = -1.0, None, 0
     epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc=desc, quiet=not verbose)
@@ -107,6 +124,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
             loss = functional.cross_entropy(head(features[batch]), labels[batch])
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(batch)
         loss_curve.append(total / len(order))
         if len(valid_idx):

@@ -207,6 +207,7 @@ def test_classifier_is_reproducible(digits_16):
         ("hidden", "wide", ValueError),
         ("max_epochs", 0, ValueError),
         ("learning_rate", -1.0, ValueError),
+        ("learning_rate_schedule", "step", ValueError),
         ("validation_fraction", 1.0, ValueError),
         ("early_stopping", "yes", TypeError),
         ("kernel_size", 2, ValueError),

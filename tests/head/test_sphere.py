@@ -374,6 +374,7 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("power_spectrum", 1, TypeError),
         ("max_epochs", 0, ValueError),
         ("learning_rate", -1.0, ValueError),
+        ("learning_rate_schedule", "step", ValueError),
         ("validation_fraction", 1.0, ValueError),
         ("early_stopping", "yes", TypeError),
         ("n_threads", 0, ValueError),
