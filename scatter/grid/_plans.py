@@ -180,3 +180,9 @@ def cheaper_in_space(plan, shape):
     direct = n_rows * n_taps * n_cols + n_rows * plan["col_src"].size * plan["col_w"].size
     n = int(np.prod(shape))
     return direct < FFT_COST_PER_N_LOG_N * n * max(np.log2(n), 1.0)
+
+
+def lowpass_in_space(h, factor, first, count, dtype):
+    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``."""
+    plan = lowpass_plan(h, factor, first, count, dtype)
+    return plan if plan is not None and cheaper_in_space(plan, h.shape) else None

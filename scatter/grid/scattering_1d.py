@@ -10,7 +10,7 @@ from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
 from ._cascade import CascadeSteps
-from ._plans import apply_plan, cheaper_in_space, lowpass_plan, periodization_plan
+from ._plans import apply_plan, lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -55,7 +55,9 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0)):
         "phi": [periodization_plan(phi[k], 1 << (log2_T - k), True, dtype) for k in range(len(phi))],
         "psi1": [periodization_plan(p["levels"][0], 1 << min(p["j"], log2_T), False, dtype) for p in bank["psi1"]],
         "psi2": {},
-        "lowpass": [_direct_lowpass(phi[k], 1 << (log2_T - k), start, stop, dtype) for k in range(len(phi))],
+        "lowpass": [
+            lowpass_in_space(phi[k], 1 << (log2_T - k), (start,), (stop - start,), dtype) for k in range(len(phi))
+        ],
     }
     if max_order >= 2:
         for n2, p2 in enumerate(bank["psi2"]):
@@ -65,14 +67,6 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0)):
                     factor = 1 << (min(p2["j"], log2_T) - k1)
                     plans["psi2"][n2, k1] = periodization_plan(p2["levels"][k1], factor, False, dtype)
     return plans
-
-
-def _direct_lowpass(h, factor, start, stop, dtype):
-    """The low pass in space, unless its taps cost more than the transforms it saves."""
-    plan = lowpass_plan(h, factor, (start,), (stop - start,), dtype)
-    if plan is None or not cheaper_in_space(plan, h.shape):
-        return None
-    return plan
 
 
 def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None):

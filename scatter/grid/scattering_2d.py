@@ -8,7 +8,7 @@ from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
 from ._cascade import CascadeSteps
-from ._plans import apply_plan, cheaper_in_space, lowpass_plan, periodization_plan
+from ._plans import apply_plan, lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -43,9 +43,8 @@ def plans_2d(bank, max_order, dtype, crop=0):
     J, psi = bank["J"], bank["psi"]
     phi = bank["phi"]["levels"]
     count = tuple((n >> J) - 2 * crop for n in bank["shape"])
-    direct = [lowpass_plan(phi[r], 1 << (J - r), (crop, crop), count, dtype) for r in range(J)]
     plans = {
-        "lowpass": [p if p is not None and cheaper_in_space(p, phi[r].shape) else None for r, p in enumerate(direct)],
+        "lowpass": [lowpass_in_space(phi[r], 1 << (J - r), (crop, crop), count, dtype) for r in range(J)],
         "phi": [periodization_plan(phi[r], 1 << (J - r), True, dtype) for r in range(J)],
         "psi1": [periodization_plan(p["levels"][0], 1 << p["j"], False, dtype) for p in psi],
         "psi2": {},
