@@ -32,13 +32,18 @@ def _paths_2d(J, L, max_order):
     return paths
 
 
+def output_border(padding):
+    """Pixels dropped from each side of the outputs: one with Kymatio's mirror padding, none when periodic."""
+    return 1 if padding == "reflect" else 0
+
+
 def plans_2d(bank, max_order, dtype, crop=0):
     """Plans of every filter product the 2D transform computes, keyed as the algorithm uses them.
 
     ``"phi"[r]``: low pass at resolution ``r`` down to ``2^J``; ``"psi1"[n1]``: wavelet ``n1`` down to
     ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``; ``"lowpass"[r]``:
     the low pass at resolution ``r`` computed in space for the outputs kept after cropping ``crop`` pixels
-    from each side (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transforms are cheaper.
+    from each side (:func:`output_border`) (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transforms are cheaper.
     """
     J, psi = bank["J"], bank["psi"]
     phi = bank["phi"]["levels"]
@@ -104,10 +109,9 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         top, left = (Mp - M) // 2, (Np - N) // 2
         padded = np.empty((n_batch, Mp, Np), x.dtype)
         _kernels.reflect_pad_2d(x, top, left, padded)
-        crop = 1
     else:
         padded = x
-        crop = 0
+    crop = output_border(padding)
     m_out, n_out = (Mp >> J) - 2 * crop, (Np >> J) - 2 * crop
     n_paths = n_channels_2d(J, L, max_order)
     out = np.empty((n_batch, n_paths, m_out, n_out), x.dtype)
@@ -203,8 +207,8 @@ class Scattering2D:
     @property
     def output_shape(self):
         """Spatial shape of every output channel."""
-        crop = 2 if self.padding == "reflect" else 0
-        return tuple((s >> self.J) - crop for s in self.filters["shape"])
+        crop = output_border(self.padding)
+        return tuple((s >> self.J) - 2 * crop for s in self.filters["shape"])
 
     @property
     def n_channels(self):
@@ -213,8 +217,7 @@ class Scattering2D:
 
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
-            crop = 1 if self.padding == "reflect" else 0
-            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype, crop)
+            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype, output_border(self.padding))
         return self._plan_cache[dtype]
 
     def meta(self):
