@@ -237,7 +237,11 @@ def replay(map_args, calls_by_length, only=None):
         per_chunk[start] = (plan, make_buffers(plan, seed=start))
     n_bytes = sum(b.nbytes for _, buffers in per_chunk.values() for b in buffers.values())
     functions = {name: getattr(_fft, name) for name in {c.name for calls in calls_by_length.values() for c in calls}}
-    scratch = {start: {key: np.empty_like(b) for key, b in buffers.items()} for start, (_, buffers) in per_chunk.items()}
+    # Scratch copies of the inputs of the FFTs that may overwrite them, per chunk.
+    scratch = {
+        start: {key: np.empty_like(buffers[key]) for name, key, _ in plan if name in _OVERWRITING}
+        for start, (plan, buffers) in per_chunk.items()
+    }
 
     def run_chunk(chunk):
         plan, buffers = per_chunk[int(chunk[0])]
@@ -355,6 +359,11 @@ HEADER = ["Workload", "scatter (s)", "FFT limit (s)", "scatter / FFT limit", "<=
           "scatter / FFT-only limit", "FFT calls per chunk (FFT-only)", "Chunks", "Load"]
 
 
+def _count_calls(calls):
+    """FFT calls per chunk length, from :func:`summarize_calls`: ``"242 (500 items)"``."""
+    return ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in calls.items())
+
+
 def table_rows(workloads, results):
     rows = []
     for w in workloads:
@@ -362,10 +371,6 @@ def table_rows(workloads, results):
         if "error" in r:
             rows.append([w.name, "", "", f"error: {r['error']}"] + [""] * (len(HEADER) - 4))
             continue
-
-        def count(calls):
-            return ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in calls.items())
-
         mc = r["map_chunks"]
         rows.append(
             [
@@ -376,7 +381,7 @@ def table_rows(workloads, results):
                 "yes" if r["ratio"] <= TARGET_RATIO else "NO",
                 f"{r['all_fft_s']:.4f}",
                 f"{r['all_fft_ratio']:.2f}",
-                f"{count(r['calls'])} ({count(r['all_fft_calls'])})",
+                f"{_count_calls(r['calls'])} ({_count_calls(r['all_fft_calls'])})",
                 f"{mc['n_items']} items on {mc['n_threads']} threads",
                 f"{r['load']:.1f}",
             ]
