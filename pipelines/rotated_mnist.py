@@ -66,19 +66,19 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/rotated-mnist", qu
         J=p["J"], shape=(32, 32), L=p["L"], padding="periodic", orientation="fourier", log_eps=p["log_eps"]
     )
     tic = time.perf_counter()
+    pooling_seconds = 0.0
     if head:
         # One scattering pass per set: the head reads the raw coefficients, the SVM's features are derived from them.
         raw = scatter_sklearn.Scattering2D(J=p["J"], shape=(32, 32), L=p["L"], padding="periodic")
         coefficients = {name: extract(raw, x, quiet=quiet, desc=f"scattering {name}") for name, x in images.items()}
-    else:
-        features = {name: extract(scattering, x, quiet=quiet, desc=f"scattering {name}") for name, x in images.items()}
-    scattering_seconds = time.perf_counter() - tic
-    pooling_seconds = 0.0
-    if head:
+        scattering_seconds = time.perf_counter() - tic
         tic = time.perf_counter()
         scattering.fit(images["test"][:1])
         features = {name: scattering.transform_coefficients(c) for name, c in coefficients.items()}
         pooling_seconds = time.perf_counter() - tic
+    else:
+        features = {name: extract(scattering, x, quiet=quiet, desc=f"scattering {name}") for name, x in images.items()}
+        scattering_seconds = time.perf_counter() - tic
     results = []
     for setting in SETTINGS:
         train = setting.split("/")[0]
