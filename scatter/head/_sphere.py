@@ -63,6 +63,7 @@ __all__ = [
     "SphericalConv",
     "SphericalHead",
     "SphericalScatteringHeadClassifier",
+    "degree_interpolation",
     "legendre_table",
     "pack_coefficients",
     "unpack_coefficients",
@@ -247,6 +248,35 @@ class GaussLegendreSHT(nn.Module):
         return f"L={self.L}, M={self.M}, n_phi={self.n_phi}"
 
 
+def degree_interpolation(L, anchors):
+    r"""Hat functions on ``anchors`` equally spaced degrees: a basis of piecewise linear functions of the degree.
+
+    Parameters
+    ----------
+    L : int
+        Bandlimit: degrees :math:`0 \le \ell < L`.
+    anchors : int
+        Anchors :math:`K`, ``2 <= K <= L``, at :math:`a_k = k (L - 1) / (K - 1)`.
+
+    Returns
+    -------
+    ndarray, float64, shape (L, K)
+        :math:`h_k(\ell) = \max(0, 1 - |\ell - a_k| / \Delta)`, :math:`\Delta = (L - 1) / (K - 1)`; every row
+        sums to 1, and ``K = L`` gives the identity.
+
+    Examples
+    --------
+    >>> from scatter.head import degree_interpolation
+    >>> degree_interpolation(5, 3).tolist()
+    [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
+    """
+    L = check_int(L, "L", min_value=2)
+    anchors = check_int(anchors, "anchors", min_value=2, max_value=L)
+    spacing = (L - 1) / (anchors - 1)
+    distance = np.abs(np.arange(L)[:, None] - spacing * np.arange(anchors)[None, :])
+    return np.maximum(0.0, 1.0 - distance / spacing)
+
+
 class SphericalConv(nn.Module):
     r"""Convolution with learnable axisymmetric kernels: per-degree channel mixing in harmonic space.
 
@@ -258,12 +288,17 @@ class SphericalConv(nn.Module):
         Bandlimit.
     bias : bool, default True
         A learnable constant added to each output map (degree 0 only).
+    anchors : int, optional
+        With ``K`` anchors (``2 <= K <= L``), the weights are a piecewise linear function of the degree,
+        learnt at ``K`` equally spaced degrees (:func:`degree_interpolation`): smooth spectra, hence kernels
+        concentrated near their axis (Esteves et al. 2018). ``None``: one free matrix per degree.
 
     Notes
     -----
     .. math::
 
         y^o_{\ell m} = \sum_{c} W_\ell[o, c]\, x^c_{\ell m} + \sqrt{4\pi}\, b_o\, \delta_{\ell 0},
+        \qquad W_\ell = \sum_k h_k(\ell)\, A_k \ \text{(with anchors)},
 
     the convolution :math:`y^o = b_o + \sum_c k_{oc} \star x^c` with axisymmetric kernels of Legendre
     coefficients :math:`\propto W_\ell[o, c]` (Driscoll-Healy convolution theorem). The weights are real and
@@ -271,24 +306,36 @@ class SphericalConv(nn.Module):
     is exactly rotation equivariant, and maps coefficients of real maps to coefficients of real maps.
     """
 
-    def __init__(self, in_channels, out_channels, L, bias=True):
+    def __init__(self, in_channels, out_channels, L, bias=True, anchors=None):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", min_value=1)
         self.out_channels = check_int(out_channels, "out_channels", min_value=1)
         self.L = check_int(L, "L", min_value=1)
         check_bool(bias, "bias")
-        self.weight = nn.Parameter(torch.randn(self.L, self.out_channels, self.in_channels) / math.sqrt(in_channels))
+        self.anchors = None if anchors is None else check_int(anchors, "anchors", min_value=2, max_value=self.L)
+        shape = (self.L if self.anchors is None else self.anchors, self.out_channels, self.in_channels)
+        self.weight = nn.Parameter(torch.randn(shape) / math.sqrt(in_channels))
+        if self.anchors is not None:
+            interpolation = degree_interpolation(self.L, self.anchors)
+            self.register_buffer("interpolation", torch.as_tensor(interpolation, dtype=torch.get_default_dtype()))
         self.bias = nn.Parameter(torch.zeros(self.out_channels)) if bias else None
         self.register_buffer("degree0", _degree0(self.L))
 
+    def degree_weights(self):
+        r"""The matrices :math:`W_\ell`, ``(L, out_channels, in_channels)``."""
+        if self.anchors is None:
+            return self.weight
+        return torch.einsum("lk,koc->loc", self.interpolation, self.weight)
+
     def forward(self, x):
-        y = torch.einsum("loc,bcplm->boplm", self.weight, x)
+        y = torch.einsum("loc,bcplm->boplm", self.degree_weights(), x)
         if self.bias is not None:
             y = y + _SQRT_4PI * self.bias[:, None, None, None] * self.degree0
         return y
 
     def extra_repr(self):
-        return f"{self.in_channels}, {self.out_channels}, L={self.L}, bias={self.bias is not None}"
+        anchors = "" if self.anchors is None else f", anchors={self.anchors}"
+        return f"{self.in_channels}, {self.out_channels}, L={self.L}, bias={self.bias is not None}{anchors}"
 
 
 class SphericalBatchNorm(nn.Module):
@@ -354,6 +401,37 @@ class SphericalBatchNorm(nn.Module):
         return f"{self.channels}, L={self.L}, momentum={self.momentum}, eps={self.eps}"
 
 
+def check_layer_bandlimits(bandlimits, n_layers, L):
+    """Per-layer bandlimits: ``None`` (every layer at ``L``) or ``n_layers`` non-increasing ints in [1, L]."""
+    if bandlimits is None:
+        return (L,) * n_layers
+    try:
+        values = tuple(bandlimits)
+    except TypeError:
+        raise TypeError(f"bandlimits must be a sequence of integers; got {bandlimits!r}") from None
+    values = tuple(check_int(b, f"bandlimits[{i}]", min_value=1, max_value=L) for i, b in enumerate(values))
+    if len(values) != n_layers or any(b < c for b, c in zip(values, values[1:])):
+        raise ValueError(
+            f"bandlimits must give one non-increasing bandlimit per layer of hidden ({n_layers}); got {bandlimits!r}"
+        )
+    return values
+
+
+class _Layer(nn.Module):
+    """``x -> A sigma(S BN(Conv(x)))`` at one bandlimit (see :class:`SphericalHead`)."""
+
+    def __init__(self, in_channels, out_channels, L, sht, anchors):
+        super().__init__()
+        self.L = L
+        self.conv = SphericalConv(in_channels, out_channels, L, anchors=None if anchors is None else min(anchors, L))
+        self.norm = SphericalBatchNorm(out_channels, L)
+        self.sht = sht
+
+    def forward(self, x, sigma):
+        x = x[..., : self.L, : self.L]
+        return self.sht.analysis(sigma(self.sht.synthesis(self.norm(self.conv(x)))))
+
+
 class SphericalHead(nn.Module):
     r"""Equivariant layers on spherical maps, invariant pooling and a linear classifier.
 
@@ -365,18 +443,33 @@ class SphericalHead(nn.Module):
     n_classes : int
         Outputs of the classifier.
     L : int
-        Bandlimit of the input and of every layer.
+        Bandlimit of the input.
     hidden : sequence of int, default (32, 32)
         Widths of the successive layers.
     grid_oversampling : float, default 3.0
-        The nonlinearities are applied on the Gauss-Legendre grid of bandlimit
-        :math:`M = \lceil o L \rceil`.
+        The nonlinearities of a layer of bandlimit :math:`L'` are applied on the Gauss-Legendre grid of
+        bandlimit :math:`M = \lceil o L' \rceil`.
     nonlinearity : {"softplus", "gelu", "silu", "tanh"}, default "softplus"
         Pointwise :math:`\sigma`; smooth, so that the aliasing of :math:`\sigma(f)` stays small.
     power_spectrum : bool, default True
         Pool the amplitude spectra of the last layer as well as its means.
     dtype : torch.dtype, optional
         Of the parameters and tables (default: torch's default dtype); see :class:`GaussLegendreSHT`.
+    bandlimits : sequence of int, optional
+        Bandlimit of each layer of ``hidden``, non-increasing, at most ``L`` (default: ``L`` throughout). A layer
+        keeps the degrees of its input below its bandlimit: spectral pooling, which commutes with rotations.
+    anchors : int, optional
+        Every convolution's weights are learnt at ``anchors`` degrees and interpolated between them (at most
+        the layer's bandlimit; see :class:`SphericalConv`). ``None``: free weights per degree.
+    map_L : int, optional
+        Bandlimit ``>= L`` of a second input, ``maps`` ``(B, map_channels, 2, map_L, map_L)``, for instance the
+        map itself (the order-0 path) at a finer resolution than the scattering maps: it passes the layers of
+        ``map_hidden`` at bandlimit ``map_L``, is pooled to ``L`` and joins the input before ``hidden``.
+        ``None``: a single input.
+    map_hidden : sequence of int, default (16, 16)
+        Widths of the layers of the second input.
+    map_channels : int, default 1
+        Channels of the second input.
 
     Notes
     -----
@@ -385,12 +478,13 @@ class SphericalHead(nn.Module):
 
     .. math::
 
-        x \mapsto \mathcal{A}\, \sigma\big(\mathcal{S}\, \mathrm{BN}(\mathrm{Conv}(x))\big),
+        x \mapsto \mathcal{A}\, \sigma\big(\mathcal{S}\, \mathrm{BN}(\mathrm{Conv}(P_{L'} x))\big),
 
-    (:class:`SphericalConv`, :class:`SphericalBatchNorm`) after a first :class:`SphericalBatchNorm` of the
-    input. The invariants of the last layer's output :math:`y` are, per channel :math:`o`, the mean
-    :math:`y^o_{00} / \sqrt{4\pi}` and (``power_spectrum``) the amplitude spectrum
-    :math:`\big(\sum_{m=-\ell}^{\ell} |y^o_{\ell m}|^2 / (2\ell + 1)\big)^{1/2}`, :math:`1 \le \ell < L`;
+    (:class:`SphericalConv`, :class:`SphericalBatchNorm`; :math:`P_{L'}` keeps the degrees below the layer's
+    bandlimit) after a first :class:`SphericalBatchNorm` of each input. The invariants of the last layer's
+    output :math:`y` are, per channel :math:`o`, the mean :math:`y^o_{00} / \sqrt{4\pi}` and
+    (``power_spectrum``) the amplitude spectrum
+    :math:`\big(\sum_{m=-\ell}^{\ell} |y^o_{\ell m}|^2 / (2\ell + 1)\big)^{1/2}`, :math:`1 \le \ell < L'`;
     they pass a batch normalisation and a linear layer to the logits.
 
     Every step but the analysis of :math:`\sigma(\cdot)` is exactly equivariant. Measured in float64 (random
@@ -401,7 +495,8 @@ class SphericalHead(nn.Module):
     """
 
     def __init__(self, in_channels, n_classes, L, hidden=(32, 32), grid_oversampling=3.0, nonlinearity="softplus",
-                 power_spectrum=True, dtype=None):
+                 power_spectrum=True, dtype=None, *, bandlimits=None, anchors=None, map_L=None, map_hidden=(16, 16),
+                 map_channels=1):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", min_value=1)
         self.n_classes = check_int(n_classes, "n_classes", min_value=1)
@@ -410,33 +505,64 @@ class SphericalHead(nn.Module):
         self.grid_oversampling = check_real(grid_oversampling, "grid_oversampling", 1.0, low_inclusive=True)
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", tuple(_NONLINEARITIES))
         self.power_spectrum = check_bool(power_spectrum, "power_spectrum")
-        self.sht = GaussLegendreSHT(self.L, math.ceil(self.grid_oversampling * self.L - 1e-9), dtype=dtype)
+        self.bandlimits = check_layer_bandlimits(bandlimits, len(self.hidden), self.L)
+        self.anchors = None if anchors is None else check_int(anchors, "anchors", min_value=2)
+        self.map_L = None if map_L is None else check_int(map_L, "map_L", min_value=self.L)
+        self.map_hidden = check_hidden(map_hidden, "map_hidden")
+        self.map_channels = check_int(map_channels, "map_channels", min_value=1)
+        # One transform per bandlimit, shared by the layers at that bandlimit.
+        self.shts = nn.ModuleDict()
         self.input_norm = SphericalBatchNorm(self.in_channels, self.L)
-        self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
         channels = self.in_channels
-        for width in self.hidden:
-            self.convs.append(SphericalConv(channels, width, self.L))
-            self.norms.append(SphericalBatchNorm(width, self.L))
+        self.map_layers = nn.ModuleList()
+        if self.map_L is not None:
+            self.map_norm = SphericalBatchNorm(self.map_channels, self.map_L)
+            map_channels = self.map_channels
+            for width in self.map_hidden:
+                self.map_layers.append(self._layer(map_channels, width, self.map_L))
+                map_channels = width
+            channels += map_channels
+        self.layers = nn.ModuleList()
+        for width, bandlimit in zip(self.hidden, self.bandlimits):
+            self.layers.append(self._layer(channels, width, bandlimit))
             channels = width
-        self.n_invariants = channels * (self.L if self.power_spectrum else 1)
-        self.register_buffer("orders_weight", torch.as_tensor(_orders_weight(self.L), dtype=torch.get_default_dtype()))
-        self.register_buffer("degrees", torch.arange(self.L, dtype=torch.get_default_dtype()))
+        last = self.bandlimits[-1]
+        self.n_invariants = channels * (last if self.power_spectrum else 1)
+        self.register_buffer("orders_weight", torch.as_tensor(_orders_weight(last), dtype=torch.get_default_dtype()))
+        self.register_buffer("degrees", torch.arange(last, dtype=torch.get_default_dtype()))
         self.invariant_norm = nn.BatchNorm1d(self.n_invariants)
         self.classifier = nn.Linear(self.n_invariants, self.n_classes)
         if dtype is not None:
             self.to(dtype)
 
-    def equivariant(self, x):
-        """The last layer's coefficients ``(B, hidden[-1], 2, L, L)`` of inputs ``(B, in_channels, 2, L, L)``."""
+    def _layer(self, in_channels, out_channels, L):
+        key = str(L)
+        if key not in self.shts:
+            self.shts[key] = GaussLegendreSHT(L, math.ceil(self.grid_oversampling * L - 1e-9))
+        return _Layer(in_channels, out_channels, L, self.shts[key], self.anchors)
+
+    def equivariant(self, x, maps=None):
+        """The last layer's coefficients ``(B, hidden[-1], 2, L', L')`` (``L' = bandlimits[-1]``) of inputs
+        ``(B, in_channels, 2, L, L)`` (and ``maps`` ``(B, map_channels, 2, map_L, map_L)`` with ``map_L``)."""
+        if (maps is None) != (self.map_L is None):
+            raise ValueError(
+                "this head reads maps of bandlimit map_L beside its input; pass them as maps=" if maps is None
+                else "maps given, but this head has no map_L: build it with map_L to read them"
+            )
         sigma = _NONLINEARITIES[self.nonlinearity]
         x = self.input_norm(x)
-        for conv, norm in zip(self.convs, self.norms):
-            x = self.sht.analysis(sigma(self.sht.synthesis(norm(conv(x)))))
+        if maps is not None:
+            maps = self.map_norm(maps)
+            for layer in self.map_layers:
+                maps = layer(maps, sigma)
+            x = torch.cat((x, maps[..., : self.L, : self.L]), dim=1)
+        for layer in self.layers:
+            x = layer(x, sigma)
         return x
 
-    def invariants(self, x):
+    def invariants(self, x, maps=None):
         """Rotation-invariant features ``(B, n_invariants)``: means, then amplitude spectra by channel."""
-        y = self.equivariant(x)
+        y = self.equivariant(x, maps)
         means = y[:, :, 0, 0, 0] / _SQRT_4PI
         if not self.power_spectrum:
             return means
@@ -444,8 +570,8 @@ class SphericalHead(nn.Module):
         amplitude = torch.sqrt(power[:, :, 1:] + 1e-12)
         return torch.cat((means, amplitude.flatten(1)), dim=1)
 
-    def forward(self, x):
-        return self.classifier(self.invariant_norm(self.invariants(x)))
+    def forward(self, x, maps=None):
+        return self.classifier(self.invariant_norm(self.invariants(x, maps)))
 
 
 def _packed(c):

@@ -41,16 +41,16 @@ def check_real(value, name, low, high=math.inf, low_inclusive=False):
     return float(value)
 
 
-def check_hidden(hidden):
+def check_hidden(hidden, name="hidden"):
     """Layer widths: a positive int or a non-empty sequence of them, as a tuple."""
     if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
         hidden = (hidden,)
     try:
         widths = tuple(hidden)
     except TypeError:
-        raise TypeError(f"hidden must be a sequence of positive integers; got {hidden!r}") from None
+        raise TypeError(f"{name} must be a sequence of positive integers; got {hidden!r}") from None
     if not widths or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w > 0 for w in widths):
-        raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {hidden!r}")
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers; got {hidden!r}")
     return tuple(int(w) for w in widths)
 
 

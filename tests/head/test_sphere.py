@@ -22,6 +22,7 @@ from scatter.head import (  # noqa: E402
     SphericalConv,
     SphericalHead,
     SphericalScatteringHeadClassifier,
+    degree_interpolation,
     legendre_table,
     pack_coefficients,
     unpack_coefficients,
@@ -146,6 +147,59 @@ def test_spherical_conv_is_exactly_equivariant(seed):
     assert np.abs(rotated_then_conv - conv_then_rotated).max() <= 1e-10 * scale
 
 
+@pytest.mark.parametrize(("L", "K"), [(2, 2), (5, 3), (12, 4), (12, 6), (7, 7)])
+def test_degree_interpolation_is_the_piecewise_linear_basis(L, K):
+    basis = degree_interpolation(L, K)
+    anchors = np.linspace(0, L - 1, K)
+    np.testing.assert_allclose(basis.sum(axis=1), 1.0, atol=1e-14)
+    assert (basis >= 0).all()
+    # Hat functions interpolate exactly at the anchors, and reproduce affine functions of the degree.
+    for k, a in enumerate(anchors):
+        if float(a).is_integer():
+            np.testing.assert_allclose(basis[int(a)], np.eye(K)[k], atol=1e-14)
+    np.testing.assert_allclose(basis @ anchors, np.arange(L), atol=1e-12)
+    np.testing.assert_allclose(basis @ (3.0 - 0.5 * anchors), 3.0 - 0.5 * np.arange(L), atol=1e-12)
+    assert (np.count_nonzero(basis, axis=1) <= 2).all()
+
+
+def test_degree_interpolation_with_every_degree_an_anchor_is_the_identity():
+    np.testing.assert_array_equal(degree_interpolation(6, 6), np.eye(6))
+
+
+@pytest.mark.parametrize(("L", "K", "error"), [(1, 2, ValueError), (5, 1, ValueError), (5, 6, ValueError),
+                                                (5, 2.5, TypeError)])
+def test_degree_interpolation_rejects_bad_parameters(L, K, error):
+    with pytest.raises(error, match="anchors" if L > 1 else "L"):
+        degree_interpolation(L, K)
+
+
+def test_spherical_conv_with_anchors_interpolates_its_weights_linearly(rng):
+    torch.manual_seed(0)
+    L, C, O = 9, 3, 2
+    conv = SphericalConv(C, O, L, anchors=3).double()  # anchors at degrees 0, 4, 8
+    A = conv.weight.detach().numpy()
+    W = conv.degree_weights().detach().numpy()
+    for ell in range(L):
+        k, t = divmod(ell, 4)
+        expected = A[k] if t == 0 else (1 - t / 4) * A[k] + (t / 4) * A[k + 1]
+        np.testing.assert_allclose(W[ell], expected, rtol=1e-13, atol=1e-14)
+    x = random_flm(rng, (2, C), L)
+    got = unpack_coefficients(conv(as_tensor(x)))
+    expected = np.einsum("loc,bclm->bolm", W, x)
+    expected[:, :, 0, 0] += np.sqrt(4 * np.pi) * conv.bias.detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_spherical_conv_with_anchors_is_exactly_equivariant(rng):
+    torch.manual_seed(1)
+    conv = SphericalConv(2, 3, 8, anchors=4).double()
+    x = random_flm(rng, (2, 2), 8)
+    R = random_rotation(rng)
+    rotated_then_conv = unpack_coefficients(conv(as_tensor(rotate_flm(x, R))))
+    conv_then_rotated = rotate_flm(unpack_coefficients(conv(as_tensor(x))), R)
+    assert np.abs(rotated_then_conv - conv_then_rotated).max() <= 1e-10 * np.abs(conv_then_rotated).max()
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_statistics_are_those_of_the_maps(rng, training):
     L, M = 6, 6
@@ -194,6 +248,10 @@ def invariance_error(head, x, R):
     return np.abs(rotated - reference).max() / np.abs(reference).max()
 
 
+def _convs(head):
+    return [module for module in head.modules() if isinstance(module, SphericalConv)]
+
+
 def _random_head_and_input(seed, L=12, grid_oversampling=3.0, nonlinearity="softplus"):
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -201,7 +259,7 @@ def _random_head_and_input(seed, L=12, grid_oversampling=3.0, nonlinearity="soft
         5, 10, L, hidden=(16, 16), grid_oversampling=grid_oversampling, nonlinearity=nonlinearity, dtype=F64
     ).eval()
     with torch.no_grad():
-        for conv in head.convs:
+        for conv in _convs(head):
             conv.bias.copy_(0.3 * torch.randn(conv.out_channels))
     # Unit-variance maps (sum_lm |f_lm|^2 = 4 pi), the scale batch normalisation gives the nonlinearities.
     x = random_flm(rng, (4, 5), L, scale=np.sqrt(4 * np.pi) / L)
@@ -228,6 +286,64 @@ def test_head_invariance_error_comes_from_the_grid():
     assert errors[0] > errors[1] > errors[2]
 
 
+def _multiresolution_head_and_input(seed):
+    """A head reading scattering-like maps at bandlimit 8 and a map at 14, pooled to 8 then 4, with anchors."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    head = SphericalHead(
+        3, 10, 8, hidden=(12, 12), bandlimits=(8, 4), anchors=4, map_L=14, map_hidden=(6,), dtype=F64
+    ).eval()
+    with torch.no_grad():
+        for conv in _convs(head):
+            conv.bias.copy_(0.3 * torch.randn(conv.out_channels))
+    x = random_flm(rng, (4, 3), 8, scale=np.sqrt(4 * np.pi) / 8)
+    maps = random_flm(rng, (4, 1), 14, scale=np.sqrt(4 * np.pi) / 14)
+    return head, x, maps, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_multiresolution_head_is_invariant_to_rotations(seed):
+    head, x, maps, rng = _multiresolution_head_and_input(seed)
+    R = random_rotation(rng)
+    reference = head.invariants(as_tensor(x), as_tensor(maps)).detach().numpy()
+    rotated = head.invariants(as_tensor(rotate_flm(x, R)), as_tensor(rotate_flm(maps, R))).detach().numpy()
+    assert np.abs(rotated - reference).max() <= 1e-4 * np.abs(reference).max()
+    # The input moves the invariants: rotating one input and not the other is not a symmetry.
+    unmatched = head.invariants(as_tensor(x), as_tensor(rotate_flm(maps, R))).detach().numpy()
+    assert np.abs(unmatched - reference).max() > 1e-2 * np.abs(reference).max()
+
+
+def test_multiresolution_head_shapes_and_pooling():
+    head, x, maps, _ = _multiresolution_head_and_input(0)
+    assert [layer.L for layer in head.map_layers] == [14]
+    assert [layer.L for layer in head.layers] == [8, 4]
+    assert head.layers[0].conv.in_channels == 3 + 6
+    assert head.equivariant(as_tensor(x), as_tensor(maps)).shape == (4, 12, 2, 4, 4)
+    assert head.n_invariants == 12 * 4
+    assert head(as_tensor(x), as_tensor(maps)).shape == (4, 10)
+    assert sorted(head.shts) == ["14", "4", "8"]  # one transform per bandlimit
+    # Spectral pooling: degrees of the map's layers at 8 and above do not reach the output.
+    perturbed = maps.copy()
+    pooled_out = head.equivariant(as_tensor(x), as_tensor(maps)).detach().numpy()
+    perturbed[:, :, 12, 3] += 0.5
+    changed = head.equivariant(as_tensor(x), as_tensor(perturbed)).detach().numpy()
+    assert np.abs(changed - pooled_out).max() > 1e-6  # the nonlinearities carry it down...
+    layer_in = head.map_layers[0].conv(head.map_norm(as_tensor(maps)))
+    layer_in_perturbed = head.map_layers[0].conv(head.map_norm(as_tensor(perturbed)))
+    difference = unpack_coefficients(layer_in_perturbed - layer_in)
+    assert np.abs(difference[..., :12, :]).max() < 1e-12  # ...but the convolution keeps it at its degree
+    assert np.abs(difference[..., 12, 3]).max() > 0
+
+
+def test_head_needs_its_second_input_exactly_when_built_for_it(rng):
+    head, x, maps, _ = _multiresolution_head_and_input(0)
+    with pytest.raises(ValueError, match="maps="):
+        head(as_tensor(x))
+    single = SphericalHead(3, 10, 8, hidden=(4,), dtype=F64).eval()
+    with pytest.raises(ValueError, match="map_L"):
+        single(as_tensor(x), as_tensor(maps))
+
+
 def test_head_without_power_spectrum(rng):
     head = SphericalHead(2, 3, 5, hidden=(4, 6), power_spectrum=False, dtype=F64).eval()
     x = as_tensor(random_flm(rng, (3, 2), 5))
@@ -244,10 +360,18 @@ def test_head_without_power_spectrum(rng):
         ({"grid_oversampling": 0.5}, ValueError, "grid_oversampling"),
         ({"nonlinearity": "relu"}, ValueError, "nonlinearity"),
         ({"power_spectrum": "yes"}, TypeError, "power_spectrum"),
+        ({"bandlimits": (4, 5)}, ValueError, "bandlimits"),
+        ({"bandlimits": (2, 3)}, ValueError, "bandlimits"),
+        ({"bandlimits": (4,)}, ValueError, "bandlimits"),
+        ({"bandlimits": 4}, TypeError, "bandlimits"),
+        ({"anchors": 1}, ValueError, "anchors"),
+        ({"map_L": 3}, ValueError, "map_L"),
+        ({"map_L": 6, "map_hidden": ()}, ValueError, "map_hidden"),
+        ({"map_L": 6, "map_channels": 0}, ValueError, "map_channels"),
     ],
 )
 def test_head_rejects_bad_parameters(kwargs, error, name):
-    params = {"in_channels": 2, "n_classes": 3, "L": 4, **kwargs}
+    params = {"in_channels": 2, "n_classes": 3, "L": 4, "hidden": (3, 3), **kwargs}
     with pytest.raises(error, match=name):
         SphericalHead(**params)
 
