@@ -44,6 +44,7 @@ from .._progress import progress
 from .._validation import check_choice, check_int
 from ..sklearn import _fit_sphere_bandlimit, _flatten_grids
 from ..sphere.sampling import gauss_legendre_grid, grid_shape
+from ..sphere.sht import forward_sht
 from ..sphere.scattering import scattering_coefficients
 from ..sphere.wavelets import axisymmetric_filter_bank
 from ._training import (
@@ -52,6 +53,7 @@ from ._training import (
     check_hidden,
     check_real,
     check_training_params,
+    rows,
     split_validation,
     torch_threads,
     train_classifier,
@@ -617,6 +619,23 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         The head's pointwise nonlinearity.
     power_spectrum : bool, default True
         Pool the last layer's amplitude spectra as well as its means.
+    bandlimits : sequence of int, optional
+        Bandlimit of each layer of ``hidden``, non-increasing, at most ``bandlimit`` (default ``bandlimit``
+        throughout): spectral pooling between layers (see :class:`SphericalHead`).
+    anchors : int, optional
+        Learn every convolution at ``anchors`` degrees, interpolated between them (smooth spectra, localised
+        kernels; see :class:`SphericalConv`); ``None``: free weights per degree.
+    path_bandlimits : sequence of int, optional
+        Degrees read of each scattering path, ``path_bandlimits[p]`` in ``[1, bandlimit]`` (the others are
+        set to zero, which commutes with rotations): to leave out degrees that do not follow rotations, such as
+        those dominated by the aliasing of a modulus. ``None``: every degree below ``bandlimit``.
+    map_bandlimit : int, optional
+        Also read the map itself, the order-0 path :math:`U[\varnothing] f = f`, up to this finer bandlimit
+        (``>= bandlimit``), through the layers of ``map_hidden``; pooled to ``bandlimit``, their output joins
+        the scattering paths before ``hidden`` (``map_L`` of :class:`SphericalHead`). ``None``: the order-0
+        path is read at ``bandlimit`` like the others.
+    map_hidden : sequence of int, default (16, 16)
+        Widths of the layers at ``map_bandlimit``.
     max_epochs : int, default 30
         Passes over the training data.
     batch_size : int, default 64
@@ -688,6 +707,11 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         grid_oversampling=3.0,
         nonlinearity="softplus",
         power_spectrum=True,
+        bandlimits=None,
+        anchors=None,
+        path_bandlimits=None,
+        map_bandlimit=None,
+        map_hidden=(16, 16),
         max_epochs=30,
         batch_size=64,
         learning_rate=3e-3,
@@ -711,6 +735,11 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self.grid_oversampling = grid_oversampling
         self.nonlinearity = nonlinearity
         self.power_spectrum = power_spectrum
+        self.bandlimits = bandlimits
+        self.anchors = anchors
+        self.path_bandlimits = path_bandlimits
+        self.map_bandlimit = map_bandlimit
+        self.map_hidden = map_hidden
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -737,8 +766,25 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             "grid_oversampling": check_real(self.grid_oversampling, "grid_oversampling", 1.0, low_inclusive=True),
             "nonlinearity": check_choice(self.nonlinearity, "nonlinearity", tuple(_NONLINEARITIES)),
             "power_spectrum": check_bool(self.power_spectrum, "power_spectrum"),
+            "anchors": None if self.anchors is None else check_int(self.anchors, "anchors", min_value=2),
+            "map_hidden": check_hidden(self.map_hidden, "map_hidden"),
             **check_training_params(self),
         }
+        params["bandlimits"] = check_layer_bandlimits(self.bandlimits, len(params["hidden"]), params["bandlimit"])
+        params["map_bandlimit"] = None
+        if self.map_bandlimit is not None:
+            params["map_bandlimit"] = check_int(
+                self.map_bandlimit, "map_bandlimit", min_value=params["bandlimit"],
+                allowed=f"an integer >= bandlimit={params['bandlimit']}",
+            )
+        params["path_bandlimits"] = None
+        if self.path_bandlimits is not None:
+            if isinstance(self.path_bandlimits, (str, bytes)) or not np.iterable(self.path_bandlimits):
+                raise TypeError(f"path_bandlimits must be a sequence of integers; got {self.path_bandlimits!r}")
+            params["path_bandlimits"] = np.array([
+                check_int(b, f"path_bandlimits[{i}]", min_value=1, max_value=params["bandlimit"])
+                for i, b in enumerate(self.path_bandlimits)
+            ], dtype=int)
         if self.L is not None:
             params["L"] = check_int(self.L, "L", min_value=2)
         return params
@@ -750,17 +796,24 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 "input='coefficients' needs X of complex (or float) coefficients of shape (n_samples, n_paths, L', "
                 f"L'), as returned by scatter.sphere.scattering.scattering_coefficients; got {X.dtype} {X.shape}"
             )
-        if X.shape[-1] < self._bandlimit:
-            raise ValueError(f"X has coefficients of bandlimit {X.shape[-1]}; bandlimit={self._bandlimit} needs more")
+        needed = max(self._bandlimit, self._map_bandlimit or 0)
+        if X.shape[-1] < needed:
+            raise ValueError(
+                f"X has coefficients of bandlimit {X.shape[-1]}; bandlimit={self._bandlimit} and "
+                f"map_bandlimit={self._map_bandlimit} need {needed}"
+            )
         if not reset and X.shape[1] != self.n_paths_:
             raise ValueError(f"X has {X.shape[1]} paths; the classifier was fitted on {self.n_paths_}")
         if X.shape[0] < 1:
             raise ValueError("X has 0 samples; at least 1 is required")
+        if not np.isfinite(X[..., :needed, :needed]).all():
+            raise ValueError("Input X contains NaN or infinity.")
         return X
 
     def _scattering_coefficients(self, X, batch_size=256):
-        """Complex coefficients ``(n, n_paths, bandlimit, bandlimit)`` of maps ``X`` (n, n_features)."""
-        out = None
+        """Complex coefficients ``(n, n_paths, bandlimit, bandlimit)`` of maps ``X`` (n, n_features), and those
+        of the maps themselves ``(n, 1, map_bandlimit, map_bandlimit)`` (``None`` without ``map_bandlimit``)."""
+        out = fine = None
         starts = range(0, len(X), batch_size)
         for start in progress(starts, total=len(starts), desc="scattering", quiet=not self.verbose, unit="batch"):
             maps = X[start : start + batch_size].reshape((-1,) + self.shape_).astype(np.float64, copy=False)
@@ -771,11 +824,18 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             if out is None:
                 out = np.empty((len(X),) + c.shape[1:], dtype=np.complex64)
             out[start : start + len(c)] = c
-        return out
+            if self._map_bandlimit is not None:
+                if fine is None:
+                    fine = np.zeros((len(X), 1, self._map_bandlimit, self._map_bandlimit), dtype=np.complex64)
+                kept = min(self._map_bandlimit, self.L_)  # the maps have no degree from L_ on
+                flm = forward_sht(maps, self.L_, self._sampling)
+                fine[start : start + len(c), 0, :kept, :kept] = flm[:, :kept, :kept]
+        return out, fine
 
-    def _coefficients(self, X, y=None, reset=False):
-        """Complex scattering coefficients ``(n, n_paths, bandlimit, bandlimit)`` of ``X``, validated (and
-        ``y``, when fitting)."""
+    def _features(self, X, y=None, reset=False):
+        """The head's inputs of ``X``, validated (and ``y``, when fitting): the scattering coefficients
+        ``(n, n_paths, 2, bandlimit, bandlimit)``, float32, or with ``map_bandlimit`` the pair of them and of
+        the maps ``(n, 1, 2, map_bandlimit, map_bandlimit)``."""
         if self._input == "coefficients":
             X = self._check_coefficients(X, reset)
             if y is not None:
@@ -783,21 +843,30 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 check_consistent_length(X, y)
                 check_classification_targets(y)
             c = X[..., : self._bandlimit, : self._bandlimit]
-            if not np.isfinite(c).all():
-                raise ValueError("Input X contains NaN or infinity.")
-            return c, y
-        X, sample_shape = _flatten_grids(X)
-        if reset:
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-            check_classification_targets(y)
-            self.L_ = _fit_sphere_bandlimit(self.L, X.shape[1], sample_shape, self._sampling)
-            self.shape_ = tuple(grid_shape(self.L_, self._sampling))
-            self.filters_ = axisymmetric_filter_bank(self.L_, self._lam)
+            fine = None if self._map_bandlimit is None else X[:, :1, : self._map_bandlimit, : self._map_bandlimit]
         else:
-            if sample_shape is not None and tuple(sample_shape) != self.shape_:
-                raise ValueError(f"X has maps of shape {tuple(sample_shape)}; the classifier was fitted on {self.shape_}")
-            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._scattering_coefficients(X), y
+            X, sample_shape = _flatten_grids(X)
+            if reset:
+                X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+                check_classification_targets(y)
+                self.L_ = _fit_sphere_bandlimit(self.L, X.shape[1], sample_shape, self._sampling)
+                self.shape_ = tuple(grid_shape(self.L_, self._sampling))
+                self.filters_ = axisymmetric_filter_bank(self.L_, self._lam)
+            else:
+                if sample_shape is not None and tuple(sample_shape) != self.shape_:
+                    raise ValueError(
+                        f"X has maps of shape {tuple(sample_shape)}; the classifier was fitted on {self.shape_}"
+                    )
+                X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+            c, fine = self._scattering_coefficients(X)
+        if self._path_bandlimits is not None:
+            if len(self._path_bandlimits) != c.shape[1]:
+                raise ValueError(
+                    f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {c.shape[1]} paths"
+                )
+            c = c * (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, :, None]
+        features = _packed(c)
+        return (features if fine is None else (features, _packed(fine))), y
 
     # -- scikit-learn API --------------------------------------------------------------------------------
 
@@ -808,7 +877,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         ----------
         X : array-like
             Maps ``(n_samples, n_features)`` or ``(n_samples, *grid)``; or, with ``input="coefficients"``,
-            complex coefficients ``(n_samples, n_paths, L', L')``.
+            complex coefficients ``(n_samples, n_paths, L', L')``, ``L' >= max(bandlimit, map_bandlimit)``.
         y : array-like, shape (n_samples,)
             Labels.
 
@@ -820,17 +889,18 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self._input, self._bandlimit, self._n_threads = p["input"], p["bandlimit"], p["n_threads"]
         self._lam, self._max_order = p["lam"], p["max_order"]
         self._sampling, self._oversampling = p["sampling"], p["oversampling"]
-        c, y = self._coefficients(X, y, reset=True)
+        self._map_bandlimit, self._path_bandlimits = p["map_bandlimit"], p["path_bandlimits"]
+        features, y = self._features(X, y, reset=True)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        features = _packed(c)
-        self.n_paths_ = features.shape[1]
+        self.n_paths_ = (features[0] if isinstance(features, tuple) else features).shape[1]
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # The weights are drawn from torch's global generator: seed it without disturbing the caller's stream.
         with torch.random.fork_rng(devices=[]), torch_threads(p["n_threads"]):
             torch.manual_seed(seed)
             head = SphericalHead(
                 self.n_paths_, len(self.classes_), p["bandlimit"], p["hidden"], p["grid_oversampling"],
-                p["nonlinearity"], p["power_spectrum"],
+                p["nonlinearity"], p["power_spectrum"], bandlimits=p["bandlimits"], anchors=p["anchors"],
+                map_L=p["map_bandlimit"], map_hidden=p["map_hidden"],
             )
             train_idx, valid_idx = split_validation(
                 codes, len(self.classes_), p["validation_fraction"], self.early_stopping, seed
@@ -844,7 +914,8 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
 
     def _logits(self, X):
         check_is_fitted(self)
-        features = _packed(self._coefficients(X)[0])
+        features = self._features(X)[0]
+        n = len(features[0] if isinstance(features, tuple) else features)
         with torch.no_grad(), torch_threads(self._n_threads):
-            parts = [self.head_(features[s : s + 1024]).double() for s in range(0, len(features), 1024)]
+            parts = [self.head_(*rows(features, slice(s, s + 1024))).double() for s in range(0, n, 1024)]
         return torch.cat(parts).numpy()

@@ -93,8 +93,17 @@ def cosine_factor(step, total):
     return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
+def rows(features, index):
+    """``features[index]``, or the tuple of each input's rows for a head of several inputs (a tuple)."""
+    if isinstance(features, tuple):
+        return tuple(f[index] for f in features)
+    return (features[index],)
+
+
 def train_classifier(head, features, labels, train_idx, valid_idx, p, generator, *, verbose, desc="head"):
     """Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
+
+    ``features`` is a tensor, or a tuple of tensors with the same first axis for a head of several inputs.
 
     The learning rate is ``p["learning_rate"]`` throughout (``p["learning_rate_schedule"] == "constant"``)
     or decays after every mini-batch along :func:`cosine_factor` over the ``p["max_epochs"]`` epochs
@@ -121,7 +130,7 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
             if len(batch) < 2 and len(order) > 1:
                 continue
             optimizer.zero_grad()
-            loss = functional.cross_entropy(head(features[batch]), labels[batch])
+            loss = functional.cross_entropy(head(*rows(features, batch)), labels[batch])
             loss.backward()
             optimizer.step()
             if scheduler is not None:
@@ -132,7 +141,7 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
             head.eval()
             with torch.no_grad():
                 predicted = torch.cat(
-                    [head(features[valid_idx[s : s + 1024]]).argmax(dim=1) for s in range(0, len(valid_idx), 1024)]
+                    [head(*rows(features, valid_idx[s : s + 1024])).argmax(dim=1) for s in range(0, len(valid_idx), 1024)]
                 )
             score = float((predicted == labels[valid_idx]).float().mean())
             validation_scores.append(score)

@@ -461,6 +461,66 @@ def test_classifier_outputs_are_nearly_invariant_to_rotations(fitted, spectral_d
     assert errors[1] <= 1e-3 < errors[0] <= 3e-2
 
 
+@pytest.fixture(scope="module")
+def fitted_multiresolution(spectral_data):
+    """Reads the maps at bandlimit 8 beside their scattering at 4, pooled to 2, with anchors."""
+    maps, labels = spectral_data
+    clf = SphericalScatteringHeadClassifier(
+        bandlimit=4, hidden=(8, 8), bandlimits=(4, 2), anchors=3, map_bandlimit=8, map_hidden=(6,), max_epochs=12,
+        batch_size=16, learning_rate=1e-2, random_state=0, n_threads=1,
+    )
+    return clf.fit(maps[:200], labels[:200])
+
+
+def test_multiresolution_classifier_learns(fitted_multiresolution, spectral_data):
+    maps, labels = spectral_data
+    head = fitted_multiresolution.head_
+    assert head.map_L == 8 and [layer.L for layer in head.map_layers] == [8]
+    assert [layer.L for layer in head.layers] == [4, 2] and head.layers[0].conv.anchors == 3
+    assert fitted_multiresolution.loss_curve_[-1] < 0.5 * fitted_multiresolution.loss_curve_[0]
+    assert fitted_multiresolution.score(maps[200:], labels[200:]) >= 0.9
+
+
+def test_multiresolution_classifier_on_coefficients_matches_the_one_on_maps(fitted_multiresolution, spectral_data):
+    """The order-0 path of coefficients of bandlimit 8 is the map itself, read at map_bandlimit."""
+    maps, labels = spectral_data
+    coefficients = scattering_coefficients(maps, axisymmetric_filter_bank(8, 2.0), 8, 2, sampling="gl",
+                                           oversampling=2.0)
+    np.testing.assert_allclose(coefficients[:, 0], forward_sht(maps, 8, "gl"), atol=1e-12)
+    params = {**fitted_multiresolution.get_params(), "input": "coefficients"}
+    clf = SphericalScatteringHeadClassifier(**params).fit(coefficients[:200], labels[:200])
+    np.testing.assert_allclose(clf.decision_function(coefficients[200:]),
+                               fitted_multiresolution.decision_function(maps[200:]), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="map_bandlimit=8 need 8"):
+        clf.predict(coefficients[:3, :, :6, :6])
+
+
+def test_multiresolution_classifier_is_nearly_invariant_to_rotations(fitted_multiresolution, spectral_data):
+    maps, _ = spectral_data
+    clf = fitted_multiresolution
+    flm = forward_sht(maps[200:220], 8, "gl")
+    rotated = inverse_sht(rotate_flm(flm, random_rotation(np.random.default_rng(5))), 8, "gl")
+    reference = clf.decision_function(maps[200:220])
+    assert np.abs(clf.decision_function(rotated) - reference).max() <= 3e-2 * np.abs(reference).max()
+
+
+def test_path_bandlimits_read_only_the_lower_degrees_of_each_path(spectral_data):
+    """Training on the masked coefficients is training on coefficients zeroed by hand above each path's degree."""
+    maps, labels = spectral_data
+    coefficients = scattering_coefficients(maps[:80], axisymmetric_filter_bank(8, 2.0), 6, 2, sampling="gl",
+                                           oversampling=2.0)
+    keep = np.arange(coefficients.shape[1]) % 6 + 1
+    zeroed = coefficients * (np.arange(6)[None, :] < keep[:, None])[None, :, :, None]
+    params = dict(input="coefficients", bandlimit=6, hidden=(4,), max_epochs=2, random_state=0, n_threads=1)
+    masked = SphericalScatteringHeadClassifier(path_bandlimits=keep, **params).fit(coefficients[:60], labels[:60])
+    by_hand = SphericalScatteringHeadClassifier(**params).fit(zeroed[:60], labels[:60])
+    np.testing.assert_array_equal(masked.decision_function(coefficients[60:]), by_hand.decision_function(zeroed[60:]))
+    unmasked = SphericalScatteringHeadClassifier(**params).fit(coefficients[:60], labels[:60])
+    assert not np.array_equal(unmasked.decision_function(coefficients[60:]), by_hand.decision_function(zeroed[60:]))
+    with pytest.raises(ValueError, match="path_bandlimits has 3 entries"):
+        SphericalScatteringHeadClassifier(path_bandlimits=[1, 2, 3], **params).fit(coefficients[:60], labels[:60])
+
+
 def test_classifier_is_reproducible(spectral_data):
     maps, labels = spectral_data
     params = dict(bandlimit=4, hidden=(4,), max_epochs=2, random_state=3, n_threads=1, sampling="gl")
@@ -502,6 +562,15 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("validation_fraction", 1.0, ValueError),
         ("early_stopping", "yes", TypeError),
         ("n_threads", 0, ValueError),
+        ("bandlimits", (12, 13), ValueError),
+        ("bandlimits", (12,), ValueError),
+        ("anchors", 1, ValueError),
+        ("anchors", 2.5, TypeError),
+        ("path_bandlimits", [0] * 4, ValueError),
+        ("path_bandlimits", [13] * 4, ValueError),
+        ("path_bandlimits", 3, TypeError),
+        ("map_bandlimit", 11, ValueError),
+        ("map_hidden", (), ValueError),
     ],
 )
 def test_classifier_rejects_bad_parameters(spectral_data, name, value, error):
