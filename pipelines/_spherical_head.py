@@ -49,8 +49,7 @@ import time
 
 import numpy as np
 
-from scatter._progress import progress
-from scatter.sphere.scattering import scattering_coefficients, scattering_paths
+from scatter.sphere.scattering import scattering_paths
 from scatter.sphere.wavelets import axisymmetric_filter_bank
 
 #: The head's settings (see :class:`scatter.head.SphericalScatteringHeadClassifier`). ``grid_oversampling=2``
@@ -75,8 +74,9 @@ HEAD_PARAMS = {
 }
 
 
-def degree_mask(filters, max_order, bandlimit):
-    r"""Which degrees of which paths the head reads: a boolean array ``(n_paths, bandlimit)``.
+def path_bandlimits(filters, max_order, bandlimit):
+    r"""How many degrees of each path the head reads: ``(n_paths,)`` ints in ``[1, bandlimit]`` (its
+    ``path_bandlimits``).
 
     Measured on the test digits (each rotated digit against the exact rotation, by Wigner matrices, of the
     coefficients of the unrotated one), the coefficients :math:`(U[p] f)_{\ell m}` follow rotations to
@@ -90,12 +90,12 @@ def degree_mask(filters, max_order, bandlimit):
       own sampling on the grid: their maps differ by 20-60% between a rotated digit and the rotation of the
       unrotated one; keep their means (:math:`\ell = 0`) only.
 
-    The mask acts degree by degree, so it commutes with rotations.
+    Keeping the lowest degrees of each path commutes with rotations.
     """
     js = [int(j) for j in filters["j"]]
     bandlimits = dict(zip(js, (int(b) for b in filters["bandlimit"])))
     finest, coarsest = max(js), min(js)
-    mask = []
+    kept = []
     for path in scattering_paths(filters, max_order):
         if not path:
             keep = bandlimit
@@ -103,32 +103,8 @@ def degree_mask(filters, max_order, bandlimit):
             keep = 1
         else:
             keep = bandlimits[path[-1]]
-        mask.append(np.arange(bandlimit) < keep)
-    return np.array(mask)
-
-
-def select_degrees(coefficients, mask):
-    """The coefficients ``(n, n_paths, L, L)`` of the paths with a kept degree, zero on the others' degrees."""
-    mask = mask[:, : coefficients.shape[-1]]
-    keep = mask.any(axis=1)
-    return np.ascontiguousarray((coefficients * mask[None, :, :, None])[:, keep])
-
-
-def head_coefficients(maps, params, bandlimit, *, batch_size=250, quiet=True, desc="scattering"):
-    """Scattering coefficients ``(n, n_paths, bandlimit, bandlimit)`` (complex64) of maps on the ``"dh"`` grid,
-    with the scattering settings ``params`` (:data:`SCATTERING_PARAMS`)."""
-    filters = axisymmetric_filter_bank(params["bandwidth"], params["lam"])
-    out = None
-    starts = range(0, len(maps), batch_size)
-    for start in progress(starts, total=len(starts), desc=desc, quiet=quiet, unit="batch"):
-        batch = np.asarray(maps[start : start + batch_size], dtype=np.float64)
-        c = scattering_coefficients(
-            batch, filters, bandlimit, params["max_order"], sampling="dh", oversampling=params["oversampling"]
-        )
-        if out is None:
-            out = np.empty((len(maps),) + c.shape[1:], dtype=np.complex64)
-        out[start : start + len(c)] = c
-    return out
+        kept.append(min(keep, bandlimit))
+    return np.array(kept)
 
 
 def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=False, random_state=0):
@@ -152,46 +128,37 @@ def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=
         One per setting, in the order NR/NR, R/R, NR/R, as :func:`pipelines._common.evaluate` returns them
         (``model``, ``accuracy``, ``error``, ``seconds``, ``predicted``).
     info : dict
-        The head's settings, epochs run and the seconds spent on the scattering coefficients.
+        The head's settings, the degrees read per path and the epochs run.
     """
     hp = dict(HEAD_PARAMS if head_params is None else head_params)
     params = SCATTERING_PARAMS if params is None else params
-    mask = degree_mask(axisymmetric_filter_bank(params["bandwidth"], params["lam"]), params["max_order"], hp["bandlimit"])
-    tic = time.perf_counter()
-    coefficients = {
-        (rot, split): select_degrees(
-            head_coefficients(
-                sets[rot][i], params, hp["bandlimit"], quiet=quiet, desc=f"scattering coefficients {split} {rot}"
-            ),
-            mask,
-        )
-        for rot in ("NR", "R")
-        for i, split in enumerate(("train", "test"))
+    filters = axisymmetric_filter_bank(params["bandwidth"], params["lam"])
+    degrees = path_bandlimits(filters, params["max_order"], hp["bandlimit"])
+    classifier_params = {
+        "lam": params["lam"], "max_order": params["max_order"], "oversampling": params["oversampling"],
+        "sampling": "dh", "path_bandlimits": degrees, **hp,
     }
-    coefficient_seconds = time.perf_counter() - tic
     by_mode, epochs = {}, {}
     for train_rot, modes in (("NR", ("NR/NR", "NR/R")), ("R", ("R/R",))):
-        tests = {mode: coefficients[mode.split("/")[1], "test"] for mode in modes}
+        tests = {mode: sets[mode.split("/")[1]][1] for mode in modes}
         results, epochs[train_rot] = fit_and_test(
-            coefficients[train_rot, "train"], y_train, tests, y_test, hp, quiet=quiet, random_state=random_state
+            sets[train_rot][0], y_train, tests, y_test, classifier_params, quiet=quiet, random_state=random_state
         )
         by_mode.update(results)
-    info = {**hp, "scattering": dict(params), "degrees_per_path": mask.sum(axis=1).tolist(), "epochs": epochs,
-            "coefficient_seconds": coefficient_seconds}
+    info = {**hp, "scattering": dict(params), "path_bandlimits": degrees.tolist(), "epochs": epochs}
     return [by_mode[mode] for mode in ("NR/NR", "R/R", "NR/R")], info
 
 
-def fit_and_test(train, y_train, tests, y_test, head_params, *, quiet=False, random_state=0):
-    """Fit one head on the coefficients ``train`` and test it on each of ``tests`` (mode -> coefficients).
+def fit_and_test(train, y_train, tests, y_test, classifier_params, *, quiet=False, random_state=0):
+    """Fit one head classifier on the maps ``train`` and test it on each of ``tests`` (mode -> maps).
 
     Returns the result dicts by mode (the fitting time shared among them) and the epochs run.
     """
     from scatter.head import SphericalScatteringHeadClassifier
 
     start = time.perf_counter()
-    model = SphericalScatteringHeadClassifier(
-        input="coefficients", random_state=random_state, verbose=not quiet, **head_params
-    ).fit(train, y_train)
+    model = SphericalScatteringHeadClassifier(random_state=random_state, verbose=not quiet, **classifier_params)
+    model.fit(train, y_train)
     fit_seconds = time.perf_counter() - start
     results = {}
     for mode, test in tests.items():
@@ -199,7 +166,7 @@ def fit_and_test(train, y_train, tests, y_test, head_params, *, quiet=False, ran
         predicted = model.predict(test)
         accuracy = float(np.mean(predicted == y_test))
         results[mode] = {
-            "model": f"scattering coefficients + spherical head, {mode}",
+            "model": f"spherical scattering + spherical head, {mode}",
             "accuracy": accuracy,
             "error": 1.0 - accuracy,
             "seconds": fit_seconds / len(tests) + time.perf_counter() - start,

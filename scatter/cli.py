@@ -47,6 +47,11 @@ def _run(args):
         if "head" not in inspect.signature(run).parameters:
             raise CommandError(f"--head: pipeline {args.pipeline!r} has no head (rotated-mnist and spherical-mnist have)")
         options["head"] = True
+    if args.no_svm:
+        if "svm" not in inspect.signature(run).parameters or not args.head:
+            raise CommandError(f"--no-svm: only with --head, for pipelines whose head has an SVM baseline "
+                               f"(spherical-mnist); got pipeline {args.pipeline!r}{'' if args.head else ' without --head'}")
+        options["svm"] = False
     report = run(
         n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options
     )
@@ -476,6 +481,11 @@ def build_parser():
     run.add_argument("--out", default=None, help="output directory (default: out/PIPELINE)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     run.add_argument("--head", action="store_true", help="also train the learnable equivariant head (needs PyTorch)")
+    run.add_argument(
+        "--no-svm", action="store_true",
+        help="with --head: the head only, without the SVM baseline, whose cost grows with the square of --n-train "
+        "(spherical-mnist)",
+    )
     run.set_defaults(func=_run)
 
     extract = sub.add_parser("extract", help="scattering features of a .npy/.npz file or a folder of images")

@@ -5,6 +5,7 @@ Oracles: MNIST's own labels, and the report read back from disk.
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the spherical head needs the optional extra: pip install 'scatter[head]'")
@@ -43,21 +44,49 @@ def test_head_run_end_to_end(tmp_path, monkeypatch):
     assert "spherical head, NR/R" in markdown
 
 
-def test_degree_mask_keeps_what_follows_rotations():
+def test_path_bandlimits_keep_what_follows_rotations():
     from scatter.sphere.scattering import scattering_paths
     from scatter.sphere.wavelets import axisymmetric_filter_bank
 
     filters = axisymmetric_filter_bank(30, 2.0)
     paths = scattering_paths(filters, 2)
-    mask = _spherical_head.degree_mask(filters, 2, 12)
-    assert mask.shape == (len(paths), 12) and mask[:, 0].all()
-    kept = dict(zip(paths, mask.sum(axis=1)))
+    kept = _spherical_head.path_bandlimits(filters, 2, 12)
+    assert kept.shape == (len(paths),)
     bandlimit = dict(zip(filters["j"].tolist(), filters["bandlimit"].tolist()))
     finest = max(bandlimit)
-    assert kept[()] == 12
-    for path, n in kept.items():
-        if path and (finest in path or path[-1] == 0):
-            assert n == 1
-        elif path:
-            assert n == min(12, bandlimit[path[-1]])
-        assert mask[paths.index(path), :n].all() and not mask[paths.index(path), n:].any()
+    expected = []
+    for path in paths:
+        if not path:
+            expected.append(12)
+        elif finest in path or path[-1] == 0:
+            expected.append(1)
+        else:
+            expected.append(min(12, bandlimit[path[-1]]))
+    assert kept.tolist() == expected
+    assert set(kept.tolist()) > {1, 12}
+    assert (_spherical_head.path_bandlimits(filters, 2, 3) == np.minimum(kept, 3)).all()
+
+
+@needs_mnist
+def test_head_run_without_the_svm(tmp_path, monkeypatch):
+    monkeypatch.setattr(_spherical_head, "HEAD_PARAMS", TINY_HEAD)
+    out = tmp_path / "out"
+    code = main(["run", "spherical-mnist", "--head", "--no-svm", "--n-train", "60", "--n-test", "20",
+                 "--data-dir", str(_mnist_dir()), "--out", str(out), "-q"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert "svm_accuracy" not in report and "frame_seconds" not in report["params"]
+    assert [r["model"] for r in report["results"]] == [
+        f"spherical scattering + spherical head, {mode}" for mode in ("NR/NR", "R/R", "NR/R")
+    ]
+    assert {r["model"].rsplit(", ", 1)[1]: r["accuracy"] for r in report["results"]} == report["accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["spherical-mnist", "--no-svm"], "without --head"), (["rotated-mnist", "--head", "--no-svm"], "rotated-mnist")],
+)
+def test_no_svm_needs_the_head_of_a_pipeline_with_an_svm(argv, message, capsys):
+    code = main(["run", *argv, "-q"])
+    assert code != 0
+    assert message in capsys.readouterr().err
