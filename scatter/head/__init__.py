@@ -14,14 +14,16 @@ classifier.
   coefficients) in, labels out.
 
 Sphere: the harmonic coefficients of the spherical scattering maps rotate by Wigner matrices; the head's
-layers mix channels per degree (convolutions with axisymmetric kernels), apply a pointwise nonlinearity on a
-Gauss-Legendre grid, and pool the means and power spectra of the last layer (invariant) into a linear
-classifier.
+layers mix channels per degree (convolutions with axisymmetric kernels, optionally learnt at a few anchor
+degrees), apply a pointwise nonlinearity on a Gauss-Legendre grid, may pool spectrally to lower bandlimits, and
+pool the means and power spectra of the last layer (invariant) into a linear classifier. A second input at a
+finer bandlimit (the map itself, the order-0 path) can pass layers of its own before it joins the scattering
+maps.
 
 * :class:`GaussLegendreSHT`, :func:`legendre_table`, :func:`pack_coefficients`, :func:`unpack_coefficients`:
   spherical harmonic transforms in torch and the real layout of the coefficients.
 * :class:`SphericalConv`, :class:`SphericalBatchNorm` and :class:`SphericalHead` are ``torch.nn.Module``
-  objects.
+  objects; :func:`degree_interpolation` is the anchors' basis.
 * :class:`SphericalScatteringHeadClassifier` is a scikit-learn classifier: spherical maps (or precomputed
   scattering coefficients) in, labels out.
 
