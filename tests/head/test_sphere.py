@@ -634,3 +634,12 @@ def test_classifier_on_maps_passes_the_checks_that_need_data(spectral_data):
 def test_batch_norm_rejects_bad_parameters(kwargs, name):
     with pytest.raises(ValueError, match=name):
         SphericalBatchNorm(**{"channels": 2, "L": 4, **kwargs})
+
+
+def test_docstring_examples():
+    import doctest
+
+    from scatter.head import _sphere
+
+    failed, attempted = doctest.testmod(_sphere, optionflags=doctest.ELLIPSIS)
+    assert attempted >= 5 and failed == 0
