@@ -607,7 +607,8 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         Degrees :math:`\ell <` ``bandlimit`` kept of every scattering map: the head's bandlimit.
     input : {"maps", "coefficients"}, default "maps"
         What ``X`` holds: maps ``(n_samples, *grid)`` (or flattened), whose scattering is computed in
-        batches; or complex coefficients ``(n_samples, n_paths, L', L')``, ``L' >= bandlimit``, as returned by
+        batches; or complex coefficients ``(n_samples, n_paths, L', L')``, ``L' >= bandlimit`` (and
+        ``>= map_bandlimit``, read on the first path, the map itself), as returned by
         :func:`scatter.sphere.scattering.scattering_coefficients` (computed once, for instance for several
         classifiers; the scattering parameters above are then unused).
     hidden : sequence of int, default (32, 32)
