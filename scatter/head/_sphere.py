@@ -425,7 +425,9 @@ class _Layer(nn.Module):
     def __init__(self, in_channels, out_channels, L, sht, anchors):
         super().__init__()
         self.L = L
-        self.conv = SphericalConv(in_channels, out_channels, L, anchors=None if anchors is None else min(anchors, L))
+        # A layer of bandlimit 1 has a single degree: nothing to interpolate.
+        anchors = None if anchors is None or L < 2 else min(anchors, L)
+        self.conv = SphericalConv(in_channels, out_channels, L, anchors=anchors)
         self.norm = SphericalBatchNorm(out_channels, L)
         self.sht = sht
 
@@ -462,7 +464,8 @@ class SphericalHead(nn.Module):
         keeps the degrees of its input below its bandlimit: spectral pooling, which commutes with rotations.
     anchors : int, optional
         Every convolution's weights are learnt at ``anchors`` degrees and interpolated between them (at most
-        the layer's bandlimit; see :class:`SphericalConv`). ``None``: free weights per degree.
+        the layer's bandlimit, free at bandlimit 1; see :class:`SphericalConv`). ``None``: free weights per
+        degree.
     map_L : int, optional
         Bandlimit ``>= L`` of a second input, ``maps`` ``(B, map_channels, 2, map_L, map_L)``, for instance the
         map itself (the order-0 path) at a finer resolution than the scattering maps: it passes the layers of
@@ -521,12 +524,12 @@ class SphericalHead(nn.Module):
             self.map_norm = SphericalBatchNorm(self.map_channels, self.map_L)
             map_channels = self.map_channels
             for width in self.map_hidden:
-                self.map_layers.append(self._layer(map_channels, width, self.map_L))
+                self.map_layers.append(self._layer(map_channels, width, self.map_L, dtype))
                 map_channels = width
             channels += map_channels
         self.layers = nn.ModuleList()
         for width, bandlimit in zip(self.hidden, self.bandlimits):
-            self.layers.append(self._layer(channels, width, bandlimit))
+            self.layers.append(self._layer(channels, width, bandlimit, dtype))
             channels = width
         last = self.bandlimits[-1]
         self.n_invariants = channels * (last if self.power_spectrum else 1)
@@ -537,10 +540,11 @@ class SphericalHead(nn.Module):
         if dtype is not None:
             self.to(dtype)
 
-    def _layer(self, in_channels, out_channels, L):
+    def _layer(self, in_channels, out_channels, L, dtype):
         key = str(L)
         if key not in self.shts:
-            self.shts[key] = GaussLegendreSHT(L, math.ceil(self.grid_oversampling * L - 1e-9))
+            # Tables built in ``dtype``: cast later, float32 tables would stay rounded (see GaussLegendreSHT).
+            self.shts[key] = GaussLegendreSHT(L, math.ceil(self.grid_oversampling * L - 1e-9), dtype=dtype)
         return _Layer(in_channels, out_channels, L, self.shts[key], self.anchors)
 
     def equivariant(self, x, maps=None):

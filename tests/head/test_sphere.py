@@ -335,6 +335,21 @@ def test_multiresolution_head_shapes_and_pooling():
     assert np.abs(difference[..., 12, 3]).max() > 0
 
 
+def test_head_in_float64_builds_its_transforms_in_float64():
+    """Tables cast from float32 would stay rounded to float32: every transform is built in the head's dtype."""
+    head = SphericalHead(3, 10, 8, hidden=(4, 4), bandlimits=(8, 5), map_L=14, map_hidden=(2,), dtype=F64)
+    for key, sht in head.shts.items():
+        reference = GaussLegendreSHT(int(key), sht.M, dtype=F64)
+        for name, table in reference.named_buffers():
+            assert torch.equal(getattr(sht, name), table), (key, name)
+
+
+def test_head_with_anchors_has_a_free_layer_at_bandlimit_one(rng):
+    head = SphericalHead(2, 3, 6, hidden=(4, 4), bandlimits=(6, 1), anchors=4, dtype=F64).eval()
+    assert [layer.conv.anchors for layer in head.layers] == [4, None]
+    assert head(as_tensor(random_flm(rng, (3, 2), 6))).shape == (3, 3)
+
+
 def test_head_needs_its_second_input_exactly_when_built_for_it(rng):
     head, x, maps, _ = _multiresolution_head_and_input(0)
     with pytest.raises(ValueError, match="maps="):
