@@ -838,9 +838,9 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         return out, fine
 
     def _features(self, X, y=None, reset=False):
-        """The head's inputs of ``X``, validated (and ``y``, when fitting): the scattering coefficients
-        ``(n, n_paths, 2, bandlimit, bandlimit)``, float32, or with ``map_bandlimit`` the pair of them and of
-        the maps ``(n, 1, 2, map_bandlimit, map_bandlimit)``."""
+        """The head's inputs of ``X`` as a tuple, validated (and ``y``, when fitting): the scattering coefficients
+        ``(n, n_paths, 2, bandlimit, bandlimit)``, float32, and with ``map_bandlimit`` those of the maps
+        ``(n, 1, 2, map_bandlimit, map_bandlimit)``."""
         if self._input == "coefficients":
             X = self._check_coefficients(X, reset)
             if y is not None:
@@ -870,8 +870,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                     f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {c.shape[1]} paths"
                 )
             c = c * (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, :, None]
-        features = _packed(c)
-        return (features if fine is None else (features, _packed(fine))), y
+        return (_packed(c),) if fine is None else (_packed(c), _packed(fine)), y
 
     # -- scikit-learn API --------------------------------------------------------------------------------
 
@@ -897,7 +896,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self._map_bandlimit, self._path_bandlimits = p["map_bandlimit"], p["path_bandlimits"]
         features, y = self._features(X, y, reset=True)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.n_paths_ = (features[0] if isinstance(features, tuple) else features).shape[1]
+        self.n_paths_ = features[0].shape[1]
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # The weights are drawn from torch's global generator: seed it without disturbing the caller's stream.
         with torch.random.fork_rng(devices=[]), torch_threads(p["n_threads"]):
@@ -920,7 +919,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
     def _logits(self, X):
         check_is_fitted(self)
         features = self._features(X)[0]
-        n = len(features[0] if isinstance(features, tuple) else features)
         with torch.no_grad(), torch_threads(self._n_threads):
-            parts = [self.head_(*rows(features, slice(s, s + 1024))).double() for s in range(0, n, 1024)]
+            starts = range(0, len(features[0]), 1024)
+            parts = [self.head_(*rows(features, slice(s, s + 1024))).double() for s in starts]
         return torch.cat(parts).numpy()

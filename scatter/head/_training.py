@@ -140,9 +140,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
         if len(valid_idx):
             head.eval()
             with torch.no_grad():
-                predicted = torch.cat(
-                    [head(*rows(features, valid_idx[s : s + 1024])).argmax(dim=1) for s in range(0, len(valid_idx), 1024)]
-                )
+                starts = range(0, len(valid_idx), 1024)
+                predicted = torch.cat([head(*rows(features, valid_idx[s : s + 1024])).argmax(dim=1) for s in starts])
             score = float((predicted == labels[valid_idx]).float().mean())
             validation_scores.append(score)
             if score > best:
