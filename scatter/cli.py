@@ -49,8 +49,9 @@ def _run(args):
         options["head"] = True
     if args.no_svm:
         if "svm" not in inspect.signature(run).parameters or not args.head:
+            without = "" if args.head else " without --head"
             raise CommandError(f"--no-svm: only with --head, for pipelines whose head has an SVM baseline "
-                               f"(spherical-mnist); got pipeline {args.pipeline!r}{'' if args.head else ' without --head'}")
+                               f"(spherical-mnist); got pipeline {args.pipeline!r}{without}")
         options["svm"] = False
     report = run(
         n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options

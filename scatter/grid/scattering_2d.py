@@ -42,8 +42,9 @@ def plans_2d(bank, max_order, dtype, crop=0):
 
     ``"phi"[r]``: low pass at resolution ``r`` down to ``2^J``; ``"psi1"[n1]``: wavelet ``n1`` down to
     ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``; ``"lowpass"[r]``:
-    the low pass at resolution ``r`` computed in space for the outputs kept after cropping ``crop`` pixels
-    from each side (:func:`output_border`) (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transforms are cheaper.
+    the low pass at resolution ``r`` computed in space (:func:`~scatter.grid._plans.lowpass_plan`) for the
+    outputs kept after cropping ``crop`` pixels (:func:`output_border`) from each side, or ``None`` where the
+    transforms are cheaper.
     """
     J, psi = bank["J"], bank["psi"]
     phi = bank["phi"]["levels"]
