@@ -16,14 +16,15 @@ classifier.
 Sphere: the harmonic coefficients of the spherical scattering maps rotate by Wigner matrices; the head's
 layers mix channels per degree (convolutions with axisymmetric kernels, optionally learnt at a few anchor
 degrees), apply a pointwise nonlinearity on a Gauss-Legendre grid, may pool spectrally to lower bandlimits, and
-pool the means and power spectra of the last layer (invariant) into a linear classifier. A second input at a
+pool the means and power spectra of the last layer (invariant), and optionally triple products of its dipoles
+(invariant to rotations, odd under reflections), into a linear classifier. A second input at a
 finer bandlimit (the map itself, the order-0 path) can pass layers of its own before it joins the scattering
 maps.
 
 * :class:`GaussLegendreSHT`, :func:`legendre_table`, :func:`pack_coefficients`, :func:`unpack_coefficients`:
   spherical harmonic transforms in torch and the real layout of the coefficients.
 * :class:`SphericalConv`, :class:`SphericalBatchNorm` and :class:`SphericalHead` are ``torch.nn.Module``
-  objects; :func:`degree_interpolation` is the anchors' basis.
+  objects; :func:`degree_interpolation` is the anchors' basis and :func:`dipoles` the maps' dipoles.
 * :class:`SphericalScatteringHeadClassifier` is a scikit-learn classifier: spherical maps (or precomputed
   scattering coefficients) in, labels out.
 
@@ -43,6 +44,7 @@ from ._sphere import (
     SphericalHead,
     SphericalScatteringHeadClassifier,
     degree_interpolation,
+    dipoles,
     legendre_table,
     pack_coefficients,
     unpack_coefficients,
@@ -59,6 +61,7 @@ __all__ = [
     "SphericalHead",
     "SphericalScatteringHeadClassifier",
     "degree_interpolation",
+    "dipoles",
     "legendre_table",
     "pack_coefficients",
     "unpack_coefficients",

@@ -403,6 +403,37 @@ class SphericalBatchNorm(nn.Module):
         return f"{self.channels}, L={self.L}, momentum={self.momentum}, eps={self.eps}"
 
 
+def dipoles(x):
+    r"""Dipoles :math:`v_o = \sqrt{3 / 4\pi} \int_{S^2} x^o(r)\, r \, dr` ``(B, C, 3)`` of maps given by their
+    packed coefficients ``(B, C, 2, L, L)``, ``L >= 2``.
+
+    With :math:`Y_{1,0} = \sqrt{3/4\pi}\, z` and :math:`Y_{1,1} = -\sqrt{3/8\pi}\, (x + i y)`:
+    :math:`v = (-\sqrt 2 \,\mathrm{Re}\, x_{11},\ \sqrt 2 \,\mathrm{Im}\, x_{11},\ x_{10})`. A rotation
+    :math:`\mathcal{R}` of the maps turns every :math:`v_o` into :math:`\mathcal{R} v_o`.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> x = torch.zeros(1, 1, 2, 2, 2)
+    >>> x[0, 0, 0, 1, 0] = math.sqrt(4 * math.pi / 3)  # the map z = sqrt(4 pi / 3) Y_10
+    >>> v = dipoles(x)[0, 0]  # sqrt(3 / 4 pi) * (4 pi / 3) e_z
+    >>> round(float(v[2]) / math.sqrt(4 * math.pi / 3), 6), float(v[:2].abs().sum())
+    (1.0, 0.0)
+    """
+    return torch.stack((-math.sqrt(2) * x[:, :, 0, 1, 1], math.sqrt(2) * x[:, :, 1, 1, 1], x[:, :, 0, 1, 0]), -1)
+
+
+def check_chiral(chiral, last_bandlimit):
+    """``chiral`` validated: an int >= 0, and 0 unless the last layer has degree 1 (bandlimit >= 2)."""
+    chiral = check_int(chiral, "chiral", min_value=0)
+    if chiral and last_bandlimit < 2:
+        raise ValueError(
+            f"chiral={chiral} needs the degree-1 coefficients of the last layer, whose bandlimit is {last_bandlimit}; "
+            "give it a bandlimit of at least 2, or chiral=0"
+        )
+    return chiral
+
+
 def check_layer_bandlimits(bandlimits, n_layers, L):
     """Per-layer bandlimits: ``None`` (every layer at ``L``) or ``n_layers`` non-increasing ints in [1, L]."""
     if bandlimits is None:
@@ -475,6 +506,11 @@ class SphericalHead(nn.Module):
         Widths of the layers of the second input.
     map_channels : int, default 1
         Channels of the second input.
+    chiral : int, default 0
+        Also pool ``chiral`` triple products of the last layer's dipoles (see Notes): invariants that change
+        sign under reflections, so that the head tells a pattern from its mirror image (a 2 from a mirrored 5),
+        which its other invariants cannot: isotropic convolutions, pointwise nonlinearities, means and spectra
+        all commute with reflections as well as rotations. Needs a last bandlimit of at least 2.
 
     Notes
     -----
@@ -490,7 +526,17 @@ class SphericalHead(nn.Module):
     output :math:`y` are, per channel :math:`o`, the mean :math:`y^o_{00} / \sqrt{4\pi}` and
     (``power_spectrum``) the amplitude spectrum
     :math:`\big(\sum_{m=-\ell}^{\ell} |y^o_{\ell m}|^2 / (2\ell + 1)\big)^{1/2}`, :math:`1 \le \ell < L'`;
-    they pass a batch normalisation and a linear layer to the logits.
+    and (``chiral``) with the dipoles :math:`v_o = \sqrt{3 / 4\pi} \int_{S^2} y^o(r)\, r \, dr \in \mathbb{R}^3`
+    (from the degree-1 coefficients; :func:`dipoles`) and learnt mixtures :math:`a_k = \sum_o P_{ko} v_o`,
+    :math:`b_k = \sum_o Q_{ko} v_o`, :math:`c_k = \sum_o R_{ko} v_o`, the triple products
+
+    .. math::
+
+        t_k = a_k \cdot (b_k \times c_k) = \det [a_k, b_k, c_k], \qquad k < \texttt{chiral},
+
+    which a rotation :math:`\mathcal{R}` of the input leaves unchanged (:math:`v_o \mapsto \mathcal{R} v_o`,
+    :math:`\det \mathcal{R} = 1`) and a reflection turns to :math:`-t_k`. The invariants pass a batch
+    normalisation and a linear layer to the logits.
 
     Every step but the analysis of :math:`\sigma(\cdot)` is exactly equivariant. Measured in float64 (random
     weights and biases, two layers of 16, inputs of bandlimit 12 whose maps have unit variance, rotated
@@ -501,7 +547,7 @@ class SphericalHead(nn.Module):
 
     def __init__(self, in_channels, n_classes, L, hidden=(32, 32), grid_oversampling=3.0, nonlinearity="softplus",
                  power_spectrum=True, dtype=None, *, bandlimits=None, anchors=None, map_L=None, map_hidden=(16, 16),
-                 map_channels=1):
+                 map_channels=1, chiral=0):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", min_value=1)
         self.n_classes = check_int(n_classes, "n_classes", min_value=1)
@@ -515,6 +561,7 @@ class SphericalHead(nn.Module):
         self.map_L = None if map_L is None else check_int(map_L, "map_L", min_value=self.L)
         self.map_hidden = check_hidden(map_hidden, "map_hidden")
         self.map_channels = check_int(map_channels, "map_channels", min_value=1)
+        self.chiral = check_chiral(chiral, self.bandlimits[-1])
         # One transform per bandlimit, shared by the layers at that bandlimit.
         self.shts = nn.ModuleDict()
         self.input_norm = SphericalBatchNorm(self.in_channels, self.L)
@@ -532,7 +579,10 @@ class SphericalHead(nn.Module):
             self.layers.append(self._layer(channels, width, bandlimit, dtype))
             channels = width
         last = self.bandlimits[-1]
-        self.n_invariants = channels * (last if self.power_spectrum else 1)
+        self.n_invariants = channels * (last if self.power_spectrum else 1) + self.chiral
+        if self.chiral:
+            # Mixtures P, Q, R of the channels' dipoles, stacked (3, chiral, channels).
+            self.chiral_weights = nn.Parameter(torch.randn(3, self.chiral, channels) / math.sqrt(channels))
         self.register_buffer("orders_weight", torch.as_tensor(_orders_weight(last), dtype=torch.get_default_dtype()))
         self.register_buffer("degrees", torch.arange(last, dtype=torch.get_default_dtype()))
         self.invariant_norm = nn.BatchNorm1d(self.n_invariants)
@@ -567,14 +617,17 @@ class SphericalHead(nn.Module):
         return x
 
     def invariants(self, x, maps=None):
-        """Rotation-invariant features ``(B, n_invariants)``: means, then amplitude spectra by channel."""
+        """Rotation-invariant features ``(B, n_invariants)``: means, then amplitude spectra by channel
+        (``power_spectrum``), then the triple products of dipoles (``chiral``)."""
         y = self.equivariant(x, maps)
-        means = y[:, :, 0, 0, 0] / _SQRT_4PI
-        if not self.power_spectrum:
-            return means
-        power = torch.einsum("bcplm,lm->bcl", y * y, self.orders_weight) / (2 * self.degrees + 1)
-        amplitude = torch.sqrt(power[:, :, 1:] + 1e-12)
-        return torch.cat((means, amplitude.flatten(1)), dim=1)
+        features = [y[:, :, 0, 0, 0] / _SQRT_4PI]
+        if self.power_spectrum:
+            power = torch.einsum("bcplm,lm->bcl", y * y, self.orders_weight) / (2 * self.degrees + 1)
+            features.append(torch.sqrt(power[:, :, 1:] + 1e-12).flatten(1))
+        if self.chiral:
+            a, b, c = torch.einsum("kjo,box->kbjx", self.chiral_weights, dipoles(y))
+            features.append((a * torch.linalg.cross(b, c)).sum(-1))
+        return torch.cat(features, dim=1)
 
     def forward(self, x, maps=None):
         return self.classifier(self.invariant_norm(self.invariants(x, maps)))
@@ -641,6 +694,10 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         path is read at ``bandlimit`` like the others.
     map_hidden : sequence of int, default (16, 16)
         Widths of the layers at ``map_bandlimit``.
+    chiral : int, default 0
+        Triple products of the last layer's dipoles pooled beside its means and spectra: invariants that change
+        sign under reflections, so that the head tells a pattern from its mirror image (see
+        :class:`SphericalHead`); needs a last bandlimit of at least 2.
     max_epochs : int, default 30
         Passes over the training data.
     batch_size : int, default 64
@@ -717,6 +774,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         path_bandlimits=None,
         map_bandlimit=None,
         map_hidden=(16, 16),
+        chiral=0,
         max_epochs=30,
         batch_size=64,
         learning_rate=3e-3,
@@ -745,6 +803,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self.path_bandlimits = path_bandlimits
         self.map_bandlimit = map_bandlimit
         self.map_hidden = map_hidden
+        self.chiral = chiral
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -776,6 +835,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             **check_training_params(self),
         }
         params["bandlimits"] = check_layer_bandlimits(self.bandlimits, len(params["hidden"]), params["bandlimit"])
+        params["chiral"] = check_chiral(self.chiral, params["bandlimits"][-1])
         params["map_bandlimit"] = None
         if self.map_bandlimit is not None:
             params["map_bandlimit"] = check_int(
@@ -904,7 +964,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             head = SphericalHead(
                 self.n_paths_, len(self.classes_), p["bandlimit"], p["hidden"], p["grid_oversampling"],
                 p["nonlinearity"], p["power_spectrum"], bandlimits=p["bandlimits"], anchors=p["anchors"],
-                map_L=p["map_bandlimit"], map_hidden=p["map_hidden"],
+                map_L=p["map_bandlimit"], map_hidden=p["map_hidden"], chiral=p["chiral"],
             )
             train_idx, valid_idx = split_validation(
                 codes, len(self.classes_), p["validation_fraction"], self.early_stopping, seed

@@ -23,6 +23,7 @@ from scatter.head import (  # noqa: E402
     SphericalHead,
     SphericalScatteringHeadClassifier,
     degree_interpolation,
+    dipoles,
     legendre_table,
     pack_coefficients,
     unpack_coefficients,
@@ -286,12 +287,12 @@ def test_head_invariance_error_comes_from_the_grid():
     assert errors[0] > errors[1] > errors[2]
 
 
-def _multiresolution_head_and_input(seed):
+def _multiresolution_head_and_input(seed, chiral=0):
     """A head reading scattering-like maps at bandlimit 8 and a map at 14, pooled to 8 then 4, with anchors."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     head = SphericalHead(
-        3, 10, 8, hidden=(12, 12), bandlimits=(8, 4), anchors=4, map_L=14, map_hidden=(6,), dtype=F64
+        3, 10, 8, hidden=(12, 12), bandlimits=(8, 4), anchors=4, map_L=14, map_hidden=(6,), chiral=chiral, dtype=F64
     ).eval()
     with torch.no_grad():
         for conv in _convs(head):
@@ -333,6 +334,100 @@ def test_multiresolution_head_shapes_and_pooling():
     difference = unpack_coefficients(layer_in_perturbed - layer_in)
     assert np.abs(difference[..., :12, :]).max() < 1e-12  # ...but the convolution keeps it at its degree
     assert np.abs(difference[..., 12, 3]).max() > 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# chiral invariants: triple products of dipoles
+
+
+def test_dipoles_of_the_coordinate_maps():
+    """The maps x, y, z have dipoles sqrt(3 / 4 pi) * (4 pi / 3) e_i: the closed form of the integral of r r^T."""
+    L = 4
+    theta, phi, _ = gauss_legendre_grid(L)
+    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
+    coordinates = np.stack(np.broadcast_arrays(st * np.cos(phi), st * np.sin(phi), ct + 0 * phi))
+    v = dipoles(as_tensor(forward_sht(coordinates, L, "gl")[None])).numpy()[0]
+    np.testing.assert_allclose(v, np.sqrt(4 * np.pi / 3) * np.eye(3), atol=1e-13)
+
+
+def test_dipoles_follow_rotations(rng):
+    """(R f)(r) = f(R^-1 r) has dipole R v: the dipoles rotate as vectors."""
+    flm = random_flm(rng, (2, 3), 6)
+    R = np.asarray(random_rotation(rng))
+    v = dipoles(as_tensor(flm)).numpy()
+    v_rotated = dipoles(as_tensor(rotate_flm(flm, R))).numpy()
+    np.testing.assert_allclose(v_rotated, v @ R.T, atol=1e-12)
+
+
+def test_chiral_invariants_are_triple_products_of_the_mixed_dipoles():
+    head, x, maps, _ = _multiresolution_head_and_input(0, chiral=5)
+    assert head.n_invariants == 12 * 4 + 5
+    with torch.no_grad():
+        y = head.equivariant(as_tensor(x), as_tensor(maps))
+        t = head.invariants(as_tensor(x), as_tensor(maps))[:, -5:].numpy()
+    # By hand: coordinates from the degree-1 coefficients, mixtures, then 3x3 determinants.
+    c = unpack_coefficients(y.numpy())[:, :, 1]
+    v = np.stack((-np.sqrt(2) * c[..., 1].real, np.sqrt(2) * c[..., 1].imag, c[..., 0].real), axis=-1)
+    P, Q, R = head.chiral_weights.detach().numpy()
+    expected = np.linalg.det(np.stack((v.transpose(0, 2, 1) @ P.T, v.transpose(0, 2, 1) @ Q.T,
+                                       v.transpose(0, 2, 1) @ R.T), axis=-1).transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(t, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chiral_invariants_are_invariant_to_rotations_and_odd_under_reflections(seed):
+    head, x, maps, rng = _multiresolution_head_and_input(seed, chiral=5)
+    R = random_rotation(rng)
+
+    def invariants(x, maps):
+        with torch.no_grad():
+            return head.invariants(as_tensor(x), as_tensor(maps)).numpy()
+
+    reference = invariants(x, maps)
+    assert np.abs(reference[:, -5:]).min() > 1e-3 * np.abs(reference[:, -5:]).max()  # not zero by symmetry
+    rotated = invariants(rotate_flm(x, R), rotate_flm(maps, R))
+    assert np.abs(rotated - reference).max() <= 1e-4 * np.abs(reference).max()
+    # The mirror phi -> -phi conjugates the coefficients of real maps; every layer commutes with it, so the
+    # means and spectra stay and the triple products change sign.
+    mirrored = invariants(np.conj(x), np.conj(maps))
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(mirrored[:, :-5], reference[:, :-5], rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(mirrored[:, -5:], -reference[:, -5:], rtol=0, atol=1e-10 * scale)
+
+
+def _mirror_pairs(rng, n_pairs, L):
+    """Maps of three blobs of heights 1, 2, 3 at random points a, b, c, labelled by the sign of det[a, b, c] (the
+    turn a -> b -> c seen from outside), each with its mirror image, of the other label: coefficients
+    ``(2 n_pairs, 1, L, L)``."""
+    theta, phi, _ = gauss_legendre_grid(L)
+    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
+    r = np.stack(np.broadcast_arrays(st * np.cos(phi), st * np.sin(phi), ct + 0 * phi), axis=-1)
+    flm, labels = [], []
+    while len(flm) < 2 * n_pairs:
+        points = rng.standard_normal((3, 3))
+        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        turn = np.linalg.det(points)
+        if abs(turn) < 0.3:
+            continue
+        blobs = sum(height * np.exp(6.0 * (r @ point - 1)) for height, point in zip((1.0, 2.0, 3.0), points))
+        c = forward_sht(blobs, L, "gl")
+        flm += [c, np.conj(c)]
+        labels += [int(turn > 0), int(turn < 0)]
+    return np.array(flm)[:, None], np.array(labels)
+
+
+def test_chiral_invariants_tell_mirror_images_apart():
+    """Without them, a map and its mirror image get the same outputs; with them, the head learns handedness."""
+    X, y = _mirror_pairs(np.random.default_rng(0), 100, 8)
+    params = {"input": "coefficients", "bandlimit": 8, "hidden": (8, 8), "max_epochs": 15, "batch_size": 16,
+              "learning_rate": 1e-2, "early_stopping": False, "random_state": 0, "n_threads": 1}
+    blind = SphericalScatteringHeadClassifier(**params).fit(X, y)
+    proba = blind.predict_proba(X)
+    np.testing.assert_allclose(proba[0::2], proba[1::2], atol=1e-5)
+    assert blind.score(X, y) == 0.5
+    chiral = SphericalScatteringHeadClassifier(**params, chiral=4).fit(X, y)
+    assert chiral.head_.n_invariants == 8 * 8 + 4
+    assert chiral.score(X, y) >= 0.9
 
 
 def test_head_in_float64_builds_its_transforms_in_float64():
@@ -383,6 +478,9 @@ def test_head_without_power_spectrum(rng):
         ({"map_L": 3}, ValueError, "map_L"),
         ({"map_L": 6, "map_hidden": ()}, ValueError, "map_hidden"),
         ({"map_L": 6, "map_channels": 0}, ValueError, "map_channels"),
+        ({"chiral": -1}, ValueError, "chiral"),
+        ({"chiral": 2.0}, TypeError, "chiral"),
+        ({"bandlimits": (4, 1), "chiral": 2}, ValueError, "chiral"),
     ],
 )
 def test_head_rejects_bad_parameters(kwargs, error, name):
@@ -586,6 +684,8 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("path_bandlimits", 3, TypeError),
         ("map_bandlimit", 11, ValueError),
         ("map_hidden", (), ValueError),
+        ("chiral", -2, ValueError),
+        ("chiral", "yes", TypeError),
     ],
 )
 def test_classifier_rejects_bad_parameters(spectral_data, name, value, error):
