@@ -19,7 +19,7 @@ needs_mnist = pytest.mark.skipif(
     _mnist_dir() is None, reason="MNIST IDX files not found in $SCATTER_DATA(/mnist) nor ../shared/data/mnist"
 )
 
-TINY_HEAD = {"bandlimit": 4, "hidden": (8,), "grid_oversampling": 2.0, "max_epochs": 2, "batch_size": 32}
+TINY_HEAD = {"bandlimit": 4, "hidden": (8,), "chiral": 2, "grid_oversampling": 2.0, "max_epochs": 2, "batch_size": 32}
 
 
 @needs_mnist
