@@ -340,12 +340,17 @@ def test_multiresolution_head_shapes_and_pooling():
 # chiral invariants: triple products of dipoles
 
 
+def _unit_vectors(L):
+    """The points r of the Gauss-Legendre grid of bandlimit ``L``, ``(L, 2L - 1, 3)``."""
+    theta, phi, _ = gauss_legendre_grid(L)
+    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
+    return np.stack(np.broadcast_arrays(st * np.cos(phi), st * np.sin(phi), ct), axis=-1)
+
+
 def test_dipoles_of_the_coordinate_maps():
     """The maps x, y, z have dipoles sqrt(3 / 4 pi) * (4 pi / 3) e_i: the closed form of the integral of r r^T."""
     L = 4
-    theta, phi, _ = gauss_legendre_grid(L)
-    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
-    coordinates = np.stack(np.broadcast_arrays(st * np.cos(phi), st * np.sin(phi), ct + 0 * phi))
+    coordinates = np.moveaxis(_unit_vectors(L), -1, 0)
     v = dipoles(as_tensor(forward_sht(coordinates, L, "gl")[None])).numpy()[0]
     np.testing.assert_allclose(v, np.sqrt(4 * np.pi / 3) * np.eye(3), atol=1e-13)
 
@@ -399,9 +404,7 @@ def _mirror_pairs(rng, n_pairs, L):
     """Maps of three blobs of heights 1, 2, 3 at random points a, b, c, labelled by the sign of det[a, b, c] (the
     turn a -> b -> c seen from outside), each with its mirror image, of the other label: coefficients
     ``(2 n_pairs, 1, L, L)``."""
-    theta, phi, _ = gauss_legendre_grid(L)
-    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
-    r = np.stack(np.broadcast_arrays(st * np.cos(phi), st * np.sin(phi), ct + 0 * phi), axis=-1)
+    r = _unit_vectors(L)
     flm, labels = [], []
     while len(flm) < 2 * n_pairs:
         points = rng.standard_normal((3, 3))
