@@ -39,6 +39,8 @@ prototype with 6 anchors, 50000 training digits                     97.25  97.15
 prototype, 6 anchors, 16 triple products of dipoles (``chiral``)   97.15  97.30  600
 same, 32 triple products                                            96.95  97.25  640
 same, 16 triple products and the 36 dot products of 8 dipoles       97.00  97.10  660
+same, 16 triple products, two layers of 64 at degree 6              97.30  97.40  640
+same, 16 triple products, the layer of 64 at degree 8               97.25  97.35  610
 ==================================================================  =====  =====  =======
 
 Reading the map itself at degree 24 instead of the scattering maps at 12 gains 2-3.5 points NR/NR and
