@@ -373,9 +373,8 @@ def test_chiral_invariants_are_triple_products_of_the_mixed_dipoles():
     # By hand: coordinates from the degree-1 coefficients, mixtures, then 3x3 determinants.
     c = unpack_coefficients(y.numpy())[:, :, 1]
     v = np.stack((-np.sqrt(2) * c[..., 1].real, np.sqrt(2) * c[..., 1].imag, c[..., 0].real), axis=-1)
-    P, Q, R = head.chiral_weights.detach().numpy()
-    expected = np.linalg.det(np.stack((v.transpose(0, 2, 1) @ P.T, v.transpose(0, 2, 1) @ Q.T,
-                                       v.transpose(0, 2, 1) @ R.T), axis=-1).transpose(0, 2, 3, 1))
+    a, b, c = (np.einsum("ko,box->bkx", mixture, v) for mixture in head.chiral_weights.detach().numpy())
+    expected = np.linalg.det(np.stack((a, b, c), axis=-2))  # rows a, b, c: a . (b x c)
     np.testing.assert_allclose(t, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
 
 
