@@ -77,9 +77,9 @@ SCATTERING_PARAMS = {"bandwidth": 30, "lam": 2.0, "max_order": 2, "oversampling"
 #: The head's settings (see :class:`scatter.head.SphericalScatteringHeadClassifier`): the digit's own map (the
 #: order-0 path) at bandlimit 24 through two layers of 16, pooled to 12 where the scattering paths join, two
 #: layers of 32 there, one of 64 at bandlimit 6, whose means, spectra and 16 triple products of dipoles (chiral)
-#: are the invariants; convolutions learnt at 6 anchor degrees. The nonlinearities on
-#: grids of twice each bandlimit: an aliasing (relative change of the invariants ~2e-4 under rotations) far
-#: below the departure from equivariance of the digits' own sampling.
+#: are the invariants; convolutions learnt at 6 anchor degrees. The nonlinearities on grids of twice each
+#: bandlimit: an aliasing (relative change of the invariants ~2e-4 under rotations) far below the departure from
+#: equivariance of the digits' own sampling.
 HEAD_PARAMS = {
     "bandlimit": 12,
     "hidden": (32, 32, 64),
