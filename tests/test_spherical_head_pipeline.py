@@ -90,3 +90,36 @@ def test_no_svm_needs_the_head_of_a_pipeline_with_an_svm(argv, message, capsys):
     code = main(["run", *argv, "-q"])
     assert code != 0
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "cores, n_threads, expected",
+    [({0, 1}, None, (2, 1)), ({0}, None, (1, 1)), (set(range(4)), None, (2, 2)), ({0, 1}, 2, (1, 2))],
+)
+def test_parallel_plan(monkeypatch, cores, n_threads, expected):
+    monkeypatch.setattr(_spherical_head.os, "sched_getaffinity", lambda pid: cores, raising=False)
+    assert _spherical_head._parallel_plan(2, n_threads) == expected
+
+
+def test_models_trained_side_by_side_match_one_after_the_other(monkeypatch):
+    """The NR and R models trained in two processes on one thread each predict exactly what they predict when
+    trained in this process one after the other on one thread."""
+    rng = np.random.default_rng(0)
+    y_train, y_test = np.arange(48) % 3, np.arange(16) % 3
+    # Classes told apart by brightness, so that the predictions are not all one class.
+    maps = {
+        rot: tuple(rng.random((len(y), 60, 60)) + y[:, None, None] for y in (y_train, y_test)) for rot in ("NR", "R")
+    }
+    head = {**TINY_HEAD, "max_epochs": 3, "batch_size": 8}
+    monkeypatch.setattr(_spherical_head.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    side_by_side, info = _spherical_head.head_results(maps, y_train, y_test, head_params=head, quiet=True)
+    assert (info["n_jobs"], info["n_threads"]) == (2, 1)
+    in_turn, info = _spherical_head.head_results(
+        maps, y_train, y_test, head_params={**head, "n_threads": 1}, quiet=True
+    )
+    assert (info["n_jobs"], info["n_threads"]) == (1, 1)
+    assert len(np.unique(in_turn[0]["predicted"])) > 1
+    for a, b in zip(side_by_side, in_turn):
+        assert a["model"] == b["model"]
+        np.testing.assert_array_equal(a["predicted"], b["predicted"])
+        assert a["accuracy"] == b["accuracy"]
