@@ -258,6 +258,10 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         Held-out fraction for early stopping.
     n_iter_no_change : int, default 5
         Patience of early stopping.
+    batch_norm_batches : int, default 0
+        At the end of every epoch, recompute the running statistics of the batch normalisations as the plain
+        means of their statistics over this many training batches, with the epoch's final weights
+        (``0``: keep torch's exponential running averages, which mostly reflect the last ten batches).
     random_state : int, RandomState instance or None, default None
         Seeds the weights, the shuffling and the validation split.
     verbose : bool, default False
@@ -329,6 +333,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        batch_norm_batches=0,
         random_state=None,
         verbose=False,
         n_threads=None,
@@ -349,6 +354,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.batch_norm_batches = batch_norm_batches
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads

@@ -73,6 +73,7 @@ def check_training_params(estimator):
         "validation_fraction": check_real(estimator.validation_fraction, "validation_fraction", 0.0, 1.0),
         "n_iter_no_change": check_int(estimator.n_iter_no_change, "n_iter_no_change", min_value=1),
         "n_threads": None if estimator.n_threads is None else check_int(estimator.n_threads, "n_threads", min_value=1),
+        "batch_norm_batches": check_int(estimator.batch_norm_batches, "batch_norm_batches", min_value=0),
     }
 
 
@@ -100,6 +101,45 @@ def rows(features, index):
     return (features[index],)
 
 
+def is_batch_norm(module):
+    """Whether ``module`` keeps running batch statistics (torch's batch normalisations and ours)."""
+    return isinstance(module, torch.nn.modules.batchnorm._BatchNorm) or (
+        hasattr(module, "running_mean") and hasattr(module, "running_var") and hasattr(module, "momentum")
+    )
+
+
+def recompute_batch_norm(head, features, index, batch_size, n_batches, generator):
+    r"""Replace the running statistics of ``head``'s batch normalisations by their means over training batches.
+
+    The running statistics of batch normalisation are exponential averages with weight ``momentum`` of the
+    last batches' statistics: with 0.1, mostly of the last ten batches, from weights that kept changing. Here
+    they become the plain means, :math:`ar s = rac1N \sum_{k=1}^{N} s_k`, of the statistics of
+    ``n_batches`` batches of ``batch_size`` samples drawn without replacement from ``index``, all computed
+    with the current weights (in training mode, as the layers saw them in training; no gradient). Each
+    normalisation's momentum is set to :math:`1/k` at batch :math:`k`, which makes its running update
+    :math:`ar s_k = ar s_{k-1} + (s_k - ar s_{k-1})/k` that mean, and is then restored.
+
+    Leaves ``head`` in evaluation mode.
+    """
+    norms = [m for m in head.modules() if is_batch_norm(m)]
+    if not norms or n_batches < 1:
+        return head.eval()
+    momenta = [m.momentum for m in norms]
+    order = index[torch.randperm(len(index), generator=generator).numpy()]
+    starts = [s for s in range(0, len(order), batch_size) if len(order[s : s + batch_size]) > 1][:n_batches]
+    head.train()
+    try:
+        with torch.no_grad():
+            for k, start in enumerate(starts, 1):
+                for m in norms:
+                    m.momentum = 1.0 / k
+                head(*rows(features, torch.as_tensor(order[start : start + batch_size])))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+    return head.eval()
+
+
 def train_classifier(head, features, labels, train_idx, valid_idx, p, generator, *, verbose, desc="head"):
     """Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
 
@@ -108,6 +148,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
     The learning rate is ``p["learning_rate"]`` throughout (``p["learning_rate_schedule"] == "constant"``)
     or decays after every mini-batch along :func:`cosine_factor` over the ``p["max_epochs"]`` epochs
     (``"cosine"``).
+    With ``p["batch_norm_batches"]`` > 0, the running statistics of the batch normalisations are recomputed
+    at the end of every epoch over that many training batches (:func:`recompute_batch_norm`).
     With validation indices, keep the weights of the epoch of best validation accuracy and stop after
     ``p["n_iter_no_change"]`` epochs without improvement. Returns ``(head in eval mode, loss per epoch,
     validation accuracy per epoch)``. Batches of one sample are skipped when there are more (batch
@@ -120,6 +162,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_factor(step, steps))
     loss_curve, validation_scores = [], []
     best, best_state, stale = -1.0, None, 0
+    # Its own stream, so that recomputing the statistics leaves the shuffling, hence the weights, unchanged.
+    bn_generator = torch.Generator().manual_seed(generator.initial_seed() + 1)
     epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc=desc, quiet=not verbose)
     for _ in epochs:
         head.train()
@@ -137,6 +181,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
                 scheduler.step()
             total += loss.item() * len(batch)
         loss_curve.append(total / len(order))
+        if p.get("batch_norm_batches", 0):
+            recompute_batch_norm(head, features, train_idx, p["batch_size"], p["batch_norm_batches"], bn_generator)
         if len(valid_idx):
             head.eval()
             with torch.no_grad():

@@ -212,6 +212,8 @@ def test_classifier_is_reproducible(digits_16):
         ("early_stopping", "yes", TypeError),
         ("kernel_size", 2, ValueError),
         ("n_threads", 0, ValueError),
+        ("batch_norm_batches", -1, ValueError),
+        ("batch_norm_batches", 2.0, TypeError),
         ("input", "maps", ValueError),
     ],
 )

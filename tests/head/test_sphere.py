@@ -537,6 +537,25 @@ def test_classifier_learns(fitted, spectral_data):
     assert fitted.score(maps[200:], labels[200:]) >= 0.9
 
 
+def test_classifier_recomputes_batch_statistics(fitted, spectral_data):
+    """batch_norm_batches changes the running statistics only (without early stopping, which reads them to
+    choose the epoch kept): the same weights, and statistics of the data."""
+    maps, labels = spectral_data
+    params = {**fitted.get_params(), "early_stopping": False, "max_epochs": 4, "batch_size": 25}  # 8 batches of 25
+    reference = SphericalScatteringHeadClassifier(**params).fit(maps[:200], labels[:200]).head_.state_dict()
+    recomputed = SphericalScatteringHeadClassifier(**{**params, "batch_norm_batches": 100}).fit(maps[:200], labels[:200])
+    state = recomputed.head_.state_dict()
+    for name, value in reference.items():
+        if "running" not in name and "num_batches_tracked" not in name:
+            torch.testing.assert_close(state[name], value, rtol=0, atol=0)
+    # The input normalisation sees the fixed scattering coefficients: its running mean is now their mean
+    # (the mean of a map is f_00 / sqrt(4 pi)), which the exponential average only approaches.
+    features = recomputed._features(maps[:200])[0][0]
+    expected = features[:, :, 0, 0, 0].double().mean(dim=0) / np.sqrt(4 * np.pi)
+    torch.testing.assert_close(state["input_norm.running_mean"].double(), expected, rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(reference["input_norm.running_mean"].double(), expected, rtol=1e-3, atol=1e-5)
+
+
 def test_classifier_probabilities(fitted, spectral_data):
     maps = spectral_data[0][:20]
     proba = fitted.predict_proba(maps)
@@ -688,6 +707,8 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("map_hidden", (), ValueError),
         ("chiral", -2, ValueError),
         ("chiral", "yes", TypeError),
+        ("batch_norm_batches", -1, ValueError),
+        ("batch_norm_batches", 2.0, TypeError),
     ],
 )
 def test_classifier_rejects_bad_parameters(spectral_data, name, value, error):

@@ -1,7 +1,8 @@
-"""The heads' shared training loop (``scatter.head._training``): the learning-rate schedules.
+"""The heads' shared training loop (``scatter.head._training``): the learning-rate schedules and the
+recomputed statistics of batch normalisation.
 
 Oracles: the cosine schedule's closed form evaluated by NumPy; the learning rates Adam actually used, read
-from its parameter groups at every step.
+from its parameter groups at every step; means and variances of the data computed by NumPy.
 """
 
 import numpy as np
@@ -55,3 +56,80 @@ def test_cosine_schedule_decays_over_all_epochs(monkeypatch):
 def test_constant_schedule_keeps_the_rate(monkeypatch):
     rates = _train_recording_rates(monkeypatch, "constant")
     assert len(rates) == 21 and np.all(rates == 0.01)
+
+
+def _features(n=64, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)) * [1.0, 3.0, 0.5] + [2.0, -1.0, 0.0]
+
+
+def _norm_head(momentum=0.1):
+    return torch.nn.Sequential(torch.nn.BatchNorm1d(3, momentum=momentum, dtype=torch.float64))
+
+
+def test_recompute_batch_norm_gives_the_mean_of_the_batch_statistics():
+    x = _features()
+    head = _norm_head()
+    # Four batches of 16 cover the 64 samples: the mean of their means is the mean of all the samples.
+    _training.recompute_batch_norm(head, torch.as_tensor(x), np.arange(64), 16, 10, torch.Generator().manual_seed(0))
+    norm = head[0]
+    np.testing.assert_allclose(norm.running_mean.numpy(), x.mean(axis=0), rtol=1e-12)
+    assert norm.momentum == 0.1 and not head.training
+    # One batch of all of them: the running variance is that batch's (unbiased, as torch keeps it).
+    _training.recompute_batch_norm(head, torch.as_tensor(x), np.arange(64), 64, 1, torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(norm.running_mean.numpy(), x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(norm.running_var.numpy(), x.var(axis=0, ddof=1), rtol=1e-12)
+
+
+def test_recompute_batch_norm_reads_the_given_rows_only():
+    x = _features()
+    head = _norm_head()
+    index = np.arange(0, 64, 2)
+    _training.recompute_batch_norm(head, torch.as_tensor(x), index, 8, 4, torch.Generator().manual_seed(3))
+    np.testing.assert_allclose(head[0].running_mean.numpy(), x[index].mean(axis=0), rtol=1e-12)
+
+
+def test_recompute_spherical_batch_norm_gives_the_mean_and_variance_of_the_maps():
+    from scatter.head import SphericalBatchNorm, pack_coefficients
+
+    rng = np.random.default_rng(1)
+    L = 6
+    flm = np.tril(rng.standard_normal((32, 2, L, L)) + 1j * rng.standard_normal((32, 2, L, L)))
+    flm[..., 0] = flm[..., 0].real + np.array([1.0, -2.0])[:, None]  # real m = 0; maps of nonzero mean
+    x = torch.as_tensor(pack_coefficients(flm), dtype=torch.float32)
+    head = torch.nn.Sequential(SphericalBatchNorm(2, L))
+    # The mean of a map over the sphere is f_00 / sqrt(4 pi); the mean square (Parseval, with the
+    # coefficients of negative m, |f_l,-m| = |f_lm|) is sum over all l, m of |f_lm|^2 / (4 pi).
+    mean = flm[:, :, 0, 0].real / np.sqrt(4 * np.pi)
+    square = (np.abs(flm[..., 0]) ** 2).sum(-1) + 2 * (np.abs(flm[..., 1:]) ** 2).sum((-1, -2))
+    _training.recompute_batch_norm(head, x, np.arange(32), 8, 4, torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(head[0].running_mean.numpy(), mean.mean(axis=0), rtol=1e-5)
+    assert head[0].momentum == 0.1
+    _training.recompute_batch_norm(head, x, np.arange(32), 32, 1, torch.Generator().manual_seed(0))
+    variance = square.mean(axis=0) / (4 * np.pi) - mean.mean(axis=0) ** 2
+    np.testing.assert_allclose(head[0].running_var.numpy(), variance, rtol=1e-5)
+
+
+def _train(batch_norm_batches, n=80, epochs=3):
+    rng = np.random.default_rng(2)
+    features = torch.as_tensor(rng.standard_normal((n, 3)) * 2.0 + 1.0, dtype=torch.float32)
+    labels = torch.as_tensor((features[:, 0] > 1.0).long())
+    p = {"learning_rate": 0.05, "weight_decay": 0.0, "max_epochs": epochs, "batch_size": 8,
+         "n_iter_no_change": epochs, "learning_rate_schedule": "constant", "batch_norm_batches": batch_norm_batches}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        head = torch.nn.Sequential(torch.nn.BatchNorm1d(3), torch.nn.Linear(3, 2))
+    _training.train_classifier(head, features, labels, np.arange(n), np.arange(0), p,
+                               torch.Generator().manual_seed(0), verbose=False)
+    return head, features
+
+
+def test_recomputed_statistics_leave_the_training_unchanged():
+    plain, features = _train(0)
+    recomputed, _ = _train(10)  # 10 batches of 8: all 80 samples
+    for name, value in plain.named_parameters():
+        torch.testing.assert_close(dict(recomputed.named_parameters())[name], value, rtol=0, atol=0)
+    # Only the running statistics differ: the exponential average against the plain mean of the data.
+    mean = features.double().mean(dim=0).numpy()
+    np.testing.assert_allclose(recomputed[0].running_mean.numpy(), mean, rtol=1e-5)
+    assert np.abs(plain[0].running_mean.numpy() - mean).max() > 1e-3
