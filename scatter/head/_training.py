@@ -102,10 +102,9 @@ def rows(features, index):
 
 
 def is_batch_norm(module):
-    """Whether ``module`` keeps running batch statistics (torch's batch normalisations and ours)."""
-    return isinstance(module, torch.nn.modules.batchnorm._BatchNorm) or (
-        hasattr(module, "running_mean") and hasattr(module, "running_var") and hasattr(module, "momentum")
-    )
+    """Whether ``module`` keeps running batch statistics updated with a ``momentum`` (torch's batch
+    normalisations with ``track_running_stats``, and :class:`scatter.head.SphericalBatchNorm`)."""
+    return getattr(module, "running_mean", None) is not None and hasattr(module, "momentum")
 
 
 def recompute_batch_norm(head, features, index, batch_size, n_batches, generator):
@@ -113,11 +112,11 @@ def recompute_batch_norm(head, features, index, batch_size, n_batches, generator
 
     The running statistics of batch normalisation are exponential averages with weight ``momentum`` of the
     last batches' statistics: with 0.1, mostly of the last ten batches, from weights that kept changing. Here
-    they become the plain means, :math:`ar s = rac1N \sum_{k=1}^{N} s_k`, of the statistics of
+    they become the plain means, :math:`\bar s = \frac1N \sum_{k=1}^{N} s_k`, of the statistics of
     ``n_batches`` batches of ``batch_size`` samples drawn without replacement from ``index``, all computed
     with the current weights (in training mode, as the layers saw them in training; no gradient). Each
     normalisation's momentum is set to :math:`1/k` at batch :math:`k`, which makes its running update
-    :math:`ar s_k = ar s_{k-1} + (s_k - ar s_{k-1})/k` that mean, and is then restored.
+    :math:`\bar s_k = \bar s_{k-1} + (s_k - \bar s_{k-1})/k` that mean, and is then restored.
 
     Leaves ``head`` in evaluation mode.
     """
