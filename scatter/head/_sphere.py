@@ -718,9 +718,10 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
     n_iter_no_change : int, default 5
         Patience of early stopping.
     batch_norm_batches : int, default 0
-        At the end of every epoch, recompute the running statistics of the batch normalisations as the plain
-        means of their statistics over this many training batches, with the epoch's final weights
-        (``0``: keep torch's exponential running averages, which mostly reflect the last ten batches).
+        Recompute the running statistics of the batch normalisations as the plain means of their statistics
+        over this many training batches, with the epoch's final weights: after every epoch with early
+        stopping (before its validation), after the last one without (``0``: keep torch's exponential running
+        averages, which mostly reflect the last ten batches).
     random_state : int, RandomState instance or None, default None
         Seeds the weights, the shuffling and the validation split.
     verbose : bool, default False

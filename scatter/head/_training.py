@@ -148,7 +148,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
     or decays after every mini-batch along :func:`cosine_factor` over the ``p["max_epochs"]`` epochs
     (``"cosine"``).
     With ``p["batch_norm_batches"]`` > 0, the running statistics of the batch normalisations are recomputed
-    at the end of every epoch over that many training batches (:func:`recompute_batch_norm`).
+    over that many training batches (:func:`recompute_batch_norm`) where they are read: before each
+    validation, or once after the last epoch without validation indices.
     With validation indices, keep the weights of the epoch of best validation accuracy and stop after
     ``p["n_iter_no_change"]`` epochs without improvement. Returns ``(head in eval mode, loss per epoch,
     validation accuracy per epoch)``. Batches of one sample are skipped when there are more (batch
@@ -163,6 +164,7 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
     best, best_state, stale = -1.0, None, 0
     # Its own stream, so that recomputing the statistics leaves the shuffling, hence the weights, unchanged.
     bn_generator = torch.Generator().manual_seed(generator.initial_seed() + 1)
+    n_norm_batches = p.get("batch_norm_batches", 0)
     epochs = progress(range(p["max_epochs"]), total=p["max_epochs"], desc=desc, quiet=not verbose)
     for _ in epochs:
         head.train()
@@ -180,10 +182,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
                 scheduler.step()
             total += loss.item() * len(batch)
         loss_curve.append(total / len(order))
-        if p.get("batch_norm_batches", 0):
-            recompute_batch_norm(head, features, train_idx, p["batch_size"], p["batch_norm_batches"], bn_generator)
         if len(valid_idx):
-            head.eval()
+            recompute_batch_norm(head, features, train_idx, p["batch_size"], n_norm_batches, bn_generator)
             with torch.no_grad():
                 starts = range(0, len(valid_idx), 1024)
                 predicted = torch.cat([head(*rows(features, valid_idx[s : s + 1024])).argmax(dim=1) for s in starts])
@@ -197,6 +197,8 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
                     break
     if best_state is not None:
         head.load_state_dict(best_state)
+    elif not len(valid_idx):
+        recompute_batch_norm(head, features, train_idx, p["batch_size"], n_norm_batches, bn_generator)
     return head.eval(), loss_curve, validation_scores
 
 
