@@ -35,7 +35,7 @@ from sklearn.svm import SVC
 
 from scatter import Scattering2D
 from scatter._progress import progress
-from scatter.datasets import load_spherical_mnist
+from scatter.datasets import load_mnist, load_spherical_mnist
 from scatter.sphere import forward_sht
 from scatter.sphere.frames import canonical_frame, rotate_to_frames, stereographic_patch
 
@@ -179,9 +179,14 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", 
         results, svm_info = svm_results(sets, y_train, y_test, p, quiet=quiet)
         accuracy = {mode: r["accuracy"] for mode, r in zip(MODES, results)}
     if head:
-        from ._spherical_head import head_results
+        from . import _spherical_head
 
-        head_list, head_info = head_results(sets, y_train, y_test, quiet=quiet, random_state=random_state)
+        images, _ = load_mnist(data_dir, split="train", n=n_train)
+        head_sets, head_y = _spherical_head.augmented_sets(sets, images, y_train, random_state=random_state)
+        head_list, head_info = _spherical_head.head_results(
+            head_sets, head_y, y_test, quiet=quiet, random_state=random_state
+        )
+        head_info["augment"] = dict(_spherical_head.AUGMENT)
         results += head_list
         extra = {"svm_accuracy": accuracy} if svm else {}
         extra["head"] = head_info

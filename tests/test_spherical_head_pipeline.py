@@ -12,6 +12,7 @@ pytest.importorskip("torch", reason="the spherical head needs the optional extra
 
 from pipelines import _spherical_head  # noqa: E402
 from scatter.cli import main  # noqa: E402
+from scatter.datasets import project_on_sphere, random_rotation_matrices  # noqa: E402
 
 from tests.test_pipelines import _mnist_dir  # noqa: E402
 
@@ -39,6 +40,7 @@ def test_head_run_end_to_end(tmp_path, monkeypatch):
     assert [r["model"].rsplit(", ", 1)[1] for r in head_results] == ["NR/NR", "R/R", "NR/R"]
     assert {r["model"].rsplit(", ", 1)[1]: r["accuracy"] for r in head_results} == report["accuracy"]
     assert report["head"]["bandlimit"] == 4 and set(report["head"]["epochs"]) == {"NR", "R"}
+    assert report["head"]["augment"] == _spherical_head.AUGMENT
     assert len(report["figures"]) == 6
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "spherical head, NR/R" in markdown
@@ -123,3 +125,61 @@ def test_models_trained_side_by_side_match_one_after_the_other(monkeypatch):
         assert a["model"] == b["model"]
         np.testing.assert_array_equal(a["predicted"], b["predicted"])
         assert a["accuracy"] == b["accuracy"]
+
+
+def _digit_sets(n, bandwidth=8, seed=0):
+    """Random planar 'digits' (a bright blob each) and their maps as load_spherical_mnist lays them out."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:28, :28]
+    centres = rng.uniform(10, 18, size=(n, 2))
+    images = np.exp(-((rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2) / 8.0)
+    rotations = random_rotation_matrices(n, np.random.default_rng([seed, 0]))
+    test = project_on_sphere(images[:2], bandwidth)
+    sets = {
+        "NR": (project_on_sphere(images, bandwidth), test),
+        "R": (project_on_sphere(images, bandwidth, rotations), test),
+    }
+    return images, sets
+
+
+def test_augmented_sets_add_deformed_copies_after_the_digits():
+    images, sets = _digit_sets(5)
+    y = np.arange(5)
+    grown, grown_y = _spherical_head.augmented_sets(
+        sets, images, y, {"copies": 2, "displacement": 1.0, "cutoff": 3}, random_state=4
+    )
+    np.testing.assert_array_equal(grown_y, np.concatenate([y, y, y]))
+    for rot in ("NR", "R"):
+        X, test = grown[rot]
+        assert X.shape == (15, 16, 16) and X.dtype == np.float32
+        assert test is sets[rot][1]
+        np.testing.assert_array_equal(X[:5], sets[rot][0])
+    copies = grown["NR"][0][5:].reshape(2, 5, -1)
+    originals = sets["NR"][0].reshape(1, 5, -1)
+    change = np.linalg.norm(copies - originals, axis=-1) / np.linalg.norm(originals, axis=-1)
+    # Deformed by about a pixel: each copy differs from its digit, and the two copies from each other,
+    # by a small fraction of the digit (a blob of radius 2-3 pixels moves by about a pixel).
+    assert np.all(change > 1e-3) and np.all(change < 0.8)
+    assert np.all(np.linalg.norm(copies[0] - copies[1], axis=-1) > 1e-3)
+    again, _ = _spherical_head.augmented_sets(sets, images, y, {"copies": 2, "displacement": 1.0, "cutoff": 3},
+                                              random_state=4)
+    np.testing.assert_array_equal(again["R"][0], grown["R"][0])
+
+
+def test_augmented_sets_without_displacement_are_the_digits_rotated_from_their_stream():
+    """With no displacement the copies are the digits; in the rotated set each has the rotation drawn from the
+    stream ``(random_state, 3)``."""
+    images, sets = _digit_sets(4)
+    grown, _ = _spherical_head.augmented_sets(
+        sets, images, np.zeros(4, int), {"copies": 1, "displacement": 0.0, "cutoff": 3}, random_state=7
+    )
+    np.testing.assert_allclose(grown["NR"][0][4:], sets["NR"][0], atol=1e-6)
+    rotations = random_rotation_matrices(4, np.random.default_rng([7, 3]))
+    np.testing.assert_allclose(grown["R"][0][4:], project_on_sphere(images, 8, rotations), atol=1e-6)
+
+
+def test_augmented_sets_without_copies_are_the_sets():
+    images, sets = _digit_sets(3)
+    y = np.arange(3)
+    grown, grown_y = _spherical_head.augmented_sets(sets, images, y, {"copies": 0, "displacement": 1.0, "cutoff": 3})
+    assert grown is sets and grown_y is y
