@@ -633,9 +633,15 @@ class SphericalHead(nn.Module):
         return self.classifier(self.invariant_norm(self.invariants(x, maps)))
 
 
-def _packed(c):
-    """Complex coefficients -> the head's float32 input tensor."""
-    return torch.from_numpy(pack_coefficients(c).astype(np.float32))
+def _packed(c, kept=None, rows_per_step=4096):
+    """Complex coefficients -> the head's float32 input tensor, multiplied by the mask ``kept`` (broadcast to a
+    sample's coefficients) if given; a few thousand samples at a time, so that no temporary is the size of
+    the whole set."""
+    out = np.empty(c.shape[:-2] + (2,) + c.shape[-2:], np.float32)
+    for start in range(0, len(c), rows_per_step):
+        part = c[start : start + rows_per_step]
+        out[start : start + len(part)] = pack_coefficients(part if kept is None else part * kept)
+    return torch.from_numpy(out)
 
 
 class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -882,9 +888,10 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             raise ValueError("Input X contains NaN or infinity.")
         return X
 
-    def _scattering_coefficients(self, X, batch_size=256):
-        """Complex coefficients ``(n, n_paths, bandlimit, bandlimit)`` of maps ``X`` (n, n_features), and those
-        of the maps themselves ``(n, 1, map_bandlimit, map_bandlimit)`` (``None`` without ``map_bandlimit``)."""
+    def _scattering_inputs(self, X, batch_size=256):
+        """The head's inputs of maps ``X`` (n, n_features), filled a batch of maps at a time: the scattering
+        coefficients ``(n, n_paths, 2, bandlimit, bandlimit)`` and those of the maps themselves
+        ``(n, 1, 2, map_bandlimit, map_bandlimit)`` (``None`` without ``map_bandlimit``), packed, float32."""
         out = fine = None
         starts = range(0, len(X), batch_size)
         for start in progress(starts, total=len(starts), desc="scattering", quiet=not self.verbose, unit="batch"):
@@ -894,14 +901,14 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 oversampling=self._oversampling,
             )
             if out is None:
-                out = np.empty((len(X),) + c.shape[1:], dtype=np.complex64)
-            out[start : start + len(c)] = c
+                out = np.empty((len(X), c.shape[1], 2) + c.shape[2:], dtype=np.float32)
+            out[start : start + len(c)] = pack_coefficients(c)
             if self._map_bandlimit is not None:
                 if fine is None:
-                    fine = np.zeros((len(X), 1, self._map_bandlimit, self._map_bandlimit), dtype=np.complex64)
+                    fine = np.zeros((len(X), 1, 2, self._map_bandlimit, self._map_bandlimit), dtype=np.float32)
                 kept = min(self._map_bandlimit, self.L_)  # the maps have no degree from L_ on
                 flm = forward_sht(maps, self.L_, self._sampling)
-                fine[start : start + len(c), 0, :kept, :kept] = flm[:, :kept, :kept]
+                fine[start : start + len(c), 0, :, :kept, :kept] = pack_coefficients(flm[:, :kept, :kept])
         return out, fine
 
     def _features(self, X, y=None, reset=False):
@@ -914,8 +921,11 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 y = column_or_1d(y, warn=True)
                 check_consistent_length(X, y)
                 check_classification_targets(y)
-            c = X[..., : self._bandlimit, : self._bandlimit]
-            fine = None if self._map_bandlimit is None else X[:, :1, : self._map_bandlimit, : self._map_bandlimit]
+            kept = self._kept_degrees(X.shape[1])
+            c = _packed(X[..., : self._bandlimit, : self._bandlimit], kept)
+            fine = None
+            if self._map_bandlimit is not None:
+                fine = _packed(X[:, :1, : self._map_bandlimit, : self._map_bandlimit])
         else:
             X, sample_shape = _flatten_grids(X)
             if reset:
@@ -930,14 +940,23 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                         f"X has maps of shape {tuple(sample_shape)}; the classifier was fitted on {self.shape_}"
                     )
                 X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-            c, fine = self._scattering_coefficients(X)
-        if self._path_bandlimits is not None:
-            if len(self._path_bandlimits) != c.shape[1]:
-                raise ValueError(
-                    f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {c.shape[1]} paths"
-                )
-            c = c * (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, :, None]
-        return (_packed(c),) if fine is None else (_packed(c), _packed(fine)), y
+            c, fine = self._scattering_inputs(X)
+            kept = self._kept_degrees(c.shape[1])
+            if kept is not None:
+                c *= kept[:, None]  # zeros the real and imaginary parts alike
+            c = torch.from_numpy(c)
+            fine = None if fine is None else torch.from_numpy(fine)
+        return ((c,) if fine is None else (c, fine)), y
+
+    def _kept_degrees(self, n_paths):
+        """Mask ``(n_paths, bandlimit, 1)`` of the degrees each path keeps (``path_bandlimits``), or ``None``."""
+        if self._path_bandlimits is None:
+            return None
+        if len(self._path_bandlimits) != n_paths:
+            raise ValueError(
+                f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {n_paths} paths"
+            )
+        return (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, :, None]
 
     # -- scikit-learn API --------------------------------------------------------------------------------
 
