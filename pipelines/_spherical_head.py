@@ -237,7 +237,9 @@ def augmented_sets(sets, images, y_train, augment=None, *, random_state=0):
     :func:`scatter.distortions.random_diffeo` at the temperature that displaces pixels by
     ``augment["displacement"]`` on average, projected on the sphere as the digits were
     (:func:`scatter.datasets.project_on_sphere`); in the rotated set each copy gets its own uniformly random
-    rotation. The copies follow the digits: ``copies`` blocks of ``len(images)`` maps.
+    rotation. The copies follow the digits: ``copies`` blocks of ``len(images)`` maps. The tenth of a grown
+    set that the classifier holds out for early stopping mixes digits and copies, so a digit's copy may be
+    held out while the digit trains: its scores, which choose the epoch kept, are then a little optimistic.
 
     Parameters
     ----------
