@@ -181,11 +181,15 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", 
     if head:
         from . import _spherical_head
 
-        images, _ = load_mnist(data_dir, split="train", n=n_train)
-        # The grown sets replace the digits' (their copies would double the memory the head's training needs).
-        sets, head_y = _spherical_head.augmented_sets(sets, images, y_train, random_state=random_state)
-        del images
-        head_list, head_info = _spherical_head.head_results(sets, head_y, y_test, quiet=quiet, random_state=random_state)
+        head_y = y_train
+        if _spherical_head.AUGMENT["copies"]:
+            images, _ = load_mnist(data_dir, split="train", n=n_train)
+            # The grown sets replace the digits' (their copies would double the memory the head's training needs).
+            sets, head_y = _spherical_head.augmented_sets(sets, images, y_train, random_state=random_state)
+            del images
+        head_list, head_info = _spherical_head.head_results(
+            sets, head_y, y_test, quiet=quiet, random_state=random_state
+        )
         head_info["augment"] = dict(_spherical_head.AUGMENT)
         results += head_list
         extra = {"svm_accuracy": accuracy} if svm else {}

@@ -26,6 +26,8 @@ TINY_HEAD = {"bandlimit": 4, "hidden": (8,), "chiral": 2, "grid_oversampling": 2
 @needs_mnist
 def test_head_run_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(_spherical_head, "HEAD_PARAMS", TINY_HEAD)
+    # With deformed copies (off by default): the run reads the planar digits again and grows the sets.
+    monkeypatch.setattr(_spherical_head, "AUGMENT", {"copies": 1, "displacement": 1.0, "cutoff": 3})
     out = tmp_path / "out"
     code = main(["run", "spherical-mnist", "--head", "--n-train", "120", "--n-test", "40",
                  "--data-dir", str(_mnist_dir()), "--out", str(out), "-q"])

@@ -633,15 +633,14 @@ class SphericalHead(nn.Module):
         return self.classifier(self.invariant_norm(self.invariants(x, maps)))
 
 
-def _packed(c, kept=None, rows_per_step=4096):
-    """Complex coefficients -> the head's float32 input tensor, multiplied by the mask ``kept`` (broadcast to a
-    sample's coefficients) if given; a few thousand samples at a time, so that no temporary is the size of
-    the whole set."""
+def _packed(c, rows_per_step=4096):
+    """Complex coefficients -> the head's float32 input array, a few thousand samples at a time, so that no
+    temporary is the size of the whole set."""
     out = np.empty(c.shape[:-2] + (2,) + c.shape[-2:], np.float32)
     for start in range(0, len(c), rows_per_step):
         part = c[start : start + rows_per_step]
-        out[start : start + len(part)] = pack_coefficients(part if kept is None else part * kept)
-    return torch.from_numpy(out)
+        out[start : start + len(part)] = pack_coefficients(part)
+    return out
 
 
 class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -921,8 +920,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 y = column_or_1d(y, warn=True)
                 check_consistent_length(X, y)
                 check_classification_targets(y)
-            kept = self._kept_degrees(X.shape[1])
-            c = _packed(X[..., : self._bandlimit, : self._bandlimit], kept)
+            c = _packed(X[..., : self._bandlimit, : self._bandlimit])
             fine = None
             if self._map_bandlimit is not None:
                 fine = _packed(X[:, :1, : self._map_bandlimit, : self._map_bandlimit])
@@ -941,22 +939,15 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                     )
                 X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
             c, fine = self._scattering_inputs(X)
-            kept = self._kept_degrees(c.shape[1])
-            if kept is not None:
-                c *= kept[:, None]  # zeros the real and imaginary parts alike
-            c = torch.from_numpy(c)
-            fine = None if fine is None else torch.from_numpy(fine)
-        return ((c,) if fine is None else (c, fine)), y
-
-    def _kept_degrees(self, n_paths):
-        """Mask ``(n_paths, bandlimit, 1)`` of the degrees each path keeps (``path_bandlimits``), or ``None``."""
-        if self._path_bandlimits is None:
-            return None
-        if len(self._path_bandlimits) != n_paths:
-            raise ValueError(
-                f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {n_paths} paths"
-            )
-        return (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, :, None]
+        if self._path_bandlimits is not None:
+            if len(self._path_bandlimits) != c.shape[1]:
+                raise ValueError(
+                    f"path_bandlimits has {len(self._path_bandlimits)} entries; the scattering has {c.shape[1]} paths"
+                )
+            # Zeros the real and imaginary parts of the degrees from each path's bandlimit on.
+            c *= (np.arange(self._bandlimit) < self._path_bandlimits[:, None])[:, None, :, None]
+        inputs = (c,) if fine is None else (c, fine)
+        return tuple(torch.from_numpy(a) for a in inputs), y
 
     # -- scikit-learn API --------------------------------------------------------------------------------
 
