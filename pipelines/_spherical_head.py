@@ -86,7 +86,7 @@ minutes on a machine about 1.6 times slower): NR/NR 98.02%, NR/R 98.03%, no gain
 resolution of Esteves et al., the map read at degree 30 (two layers of 16), pooled to 15 (two of 32) and 8 (two
 of 64) (``map_bandlimit=30, bandlimit=15, bandlimits=(15, 15, 8, 8)``; the NR model alone on two torch threads,
 about 575 s per epoch, 122 minutes): NR/NR 98.22%, NR/R 98.09%, within the noise of the settings above (+0.07,
-+0.03) at 1.6 times their cost, so they stay (R/R not measured). Its training loss fell to 0.035 and its held-out
++0.03) at twice their cost (a fit on 3000 more digits: 34.6 s against 17.4 s), so they stay (R/R not measured). Its training loss fell to 0.035 and its held-out
 accuracy rose to 98.37% at the last epoch: the head nearly fits its training digits, and gains here need better
 generalisation rather than more capacity.
 
