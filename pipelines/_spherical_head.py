@@ -142,6 +142,9 @@ HEAD_PARAMS = {
 #: default: one copy per digit for 6 epochs (the optimiser's steps of 12 epochs over the digits alone) gained
 #: 0.7 point on the validation split and nothing on the test set (see the module docstring).
 AUGMENT = {"copies": 0, "displacement": 1.0, "cutoff": 3}
+#: Heads per model (:func:`head_results`): each model is an ensemble of ``MEMBERS`` heads seeded
+#: ``random_state + k``, trained alike, whose predicted probabilities are averaged.
+MEMBERS = 1
 #: Degrees of the scattering paths the head reads: ``"means"``, the mean of every path (its rotation-invariant
 #: coefficient), or ``"equivariant"``, those of :func:`path_bandlimits`.
 PATH_DEGREES = "means"
@@ -180,7 +183,9 @@ def path_bandlimits(filters, max_order, bandlimit):
     return np.array(kept)
 
 
-def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=False, random_state=0):
+def head_results(
+    sets, y_train, y_test, params=None, head_params=None, *, members=None, quiet=False, random_state=0
+):
     """Train and test the head in the three settings NR/NR, R/R and NR/R.
 
     Parameters
@@ -194,6 +199,9 @@ def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=
         :data:`SCATTERING_PARAMS`).
     head_params : dict, optional
         The head's settings (default :data:`HEAD_PARAMS`).
+    members : int, optional
+        Heads per model, seeded ``random_state + k`` for ``k < members``, their probabilities averaged
+        (default :data:`MEMBERS`).
 
     Returns
     -------
@@ -201,7 +209,7 @@ def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=
         One per setting, in the order NR/NR, R/R, NR/R, as :func:`pipelines._common.evaluate` returns them
         (``model``, ``accuracy``, ``error``, ``seconds``, ``predicted``).
     info : dict
-        The head's settings, the degrees read per path and the epochs run.
+        The head's settings, the degrees read per path, the members and the epochs each ran.
     """
     hp = dict(HEAD_PARAMS if head_params is None else head_params)
     params = SCATTERING_PARAMS if params is None else params
@@ -213,28 +221,49 @@ def head_results(sets, y_train, y_test, params=None, head_params=None, *, quiet=
         "lam": params["lam"], "max_order": params["max_order"], "oversampling": params["oversampling"],
         "sampling": "dh", "path_bandlimits": degrees, **hp,
     }
+    members = MEMBERS if members is None else members
+    if isinstance(members, bool) or not isinstance(members, (int, np.integer)):
+        raise TypeError(f"members must be an int, got {type(members).__name__} {members!r}")
+    if members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
     models = {"NR": ("NR/NR", "NR/R"), "R": ("R/R",)}
-    n_jobs, n_threads = _parallel_plan(len(models), hp.get("n_threads"))
+    # Member k of each model is the head seeded random_state + k: one member is the head seeded random_state.
+    fits = [(train_rot, k) for train_rot in models for k in range(members)]
+    n_jobs, n_threads = _parallel_plan(len(fits), hp.get("n_threads"))
     classifier_params["n_threads"] = n_threads
     calls = [
-        (sets[train_rot][0], y_train, {mode: sets[mode.split("/")[1]][1] for mode in modes}, y_test, classifier_params)
-        for train_rot, modes in models.items()
+        (sets[train_rot][0], y_train, {mode: sets[mode.split("/")[1]][1] for mode in models[train_rot]},
+         classifier_params, random_state + k)
+        for train_rot, k in fits
     ]
     if n_jobs == 1:
-        outcomes = [fit_and_test(*call, quiet=quiet, random_state=random_state) for call in calls]
+        outcomes = [fit_and_predict(*call, quiet=quiet) for call in calls]
     else:
         from joblib import Parallel, delayed
 
         # One bar: the first model's (two bars from two processes would overwrite each other's line).
         outcomes = Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(fit_and_test)(*call, quiet=quiet or i > 0, random_state=random_state)
-            for i, call in enumerate(calls)
+            delayed(fit_and_predict)(*call, quiet=quiet or i > 0) for i, call in enumerate(calls)
         )
-    by_mode = {mode: r for results, _ in outcomes for mode, r in results.items()}
-    epochs = {train_rot: n for train_rot, (_, n) in zip(models, outcomes)}
+    by_mode, epochs = {}, {}
+    for train_rot, modes in models.items():
+        mine = [outcome for (rot, _), outcome in zip(fits, outcomes) if rot == train_rot]
+        epochs[train_rot] = [outcome["n_epochs"] for outcome in mine]
+        fit_seconds = sum(outcome["fit_seconds"] for outcome in mine)
+        for mode in modes:
+            proba = np.mean([outcome["proba"][mode] for outcome in mine], axis=0)
+            predicted = mine[0]["classes"][np.argmax(proba, axis=1)]
+            accuracy = float(np.mean(predicted == y_test))
+            by_mode[mode] = {
+                "model": f"spherical scattering + spherical head, {mode}",
+                "accuracy": accuracy,
+                "error": 1.0 - accuracy,
+                "seconds": fit_seconds / len(modes) + sum(outcome["predict_seconds"][mode] for outcome in mine),
+                "predicted": predicted,
+            }
     info = {
-        **hp, "scattering": dict(params), "path_bandlimits": degrees.tolist(), "epochs": epochs,
-        "n_jobs": n_jobs, "n_threads": n_threads,
+        **hp, "scattering": dict(params), "path_bandlimits": degrees.tolist(), "members": members,
+        "epochs": epochs, "n_jobs": n_jobs, "n_threads": n_threads,
     }
     return [by_mode[mode] for mode in ("NR/NR", "R/R", "NR/R")], info
 
@@ -307,27 +336,22 @@ def _parallel_plan(n_models, n_threads=None):
     return n_jobs, max(1, cores // n_jobs)
 
 
-def fit_and_test(train, y_train, tests, y_test, classifier_params, *, quiet=False, random_state=0):
-    """Fit one head classifier on the maps ``train`` and test it on each of ``tests`` (mode -> maps).
+def fit_and_predict(train, y_train, tests, classifier_params, random_state, *, quiet=False):
+    """Fit one head classifier, seeded ``random_state``, on the maps ``train``; its probabilities on each of
+    ``tests`` (mode -> maps).
 
-    Returns the result dicts by mode (the fitting time shared among them) and the epochs run.
+    Returns a dict: ``proba`` (mode -> ``(n, n_classes)``), ``classes``, ``fit_seconds``, ``predict_seconds``
+    (mode -> seconds) and ``n_epochs``.
     """
     from scatter.head import SphericalScatteringHeadClassifier
 
     start = time.perf_counter()
     model = SphericalScatteringHeadClassifier(random_state=random_state, verbose=not quiet, **classifier_params)
     model.fit(train, y_train)
-    fit_seconds = time.perf_counter() - start
-    results = {}
+    outcome = {"classes": model.classes_, "fit_seconds": time.perf_counter() - start, "n_epochs": model.n_epochs_,
+               "proba": {}, "predict_seconds": {}}
     for mode, test in tests.items():
         start = time.perf_counter()
-        predicted = model.predict(test)
-        accuracy = float(np.mean(predicted == y_test))
-        results[mode] = {
-            "model": f"spherical scattering + spherical head, {mode}",
-            "accuracy": accuracy,
-            "error": 1.0 - accuracy,
-            "seconds": fit_seconds / len(tests) + time.perf_counter() - start,
-            "predicted": predicted,
-        }
-    return results, model.n_epochs_
+        outcome["proba"][mode] = model.predict_proba(test)
+        outcome["predict_seconds"][mode] = time.perf_counter() - start
+    return outcome

@@ -108,12 +108,7 @@ def test_parallel_plan(monkeypatch, cores, n_threads, expected):
 def test_models_trained_side_by_side_match_one_after_the_other(monkeypatch):
     """The NR and R models trained in two processes on one thread each predict exactly what they predict when
     trained in this process one after the other on one thread."""
-    rng = np.random.default_rng(0)
-    y_train, y_test = np.arange(48) % 3, np.arange(16) % 3
-    # Classes told apart by brightness, so that the predictions are not all one class.
-    maps = {
-        rot: tuple(rng.random((len(y), 60, 60)) + y[:, None, None] for y in (y_train, y_test)) for rot in ("NR", "R")
-    }
+    maps, y_train, y_test = _brightness_maps()
     head = {**TINY_HEAD, "max_epochs": 3, "batch_size": 8}
     monkeypatch.setattr(_spherical_head.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     side_by_side, info = _spherical_head.head_results(maps, y_train, y_test, head_params=head, quiet=True)
@@ -185,3 +180,51 @@ def test_augmented_sets_without_copies_are_the_sets():
     y = np.arange(3)
     grown, grown_y = _spherical_head.augmented_sets(sets, images, y, {"copies": 0, "displacement": 1.0, "cutoff": 3})
     assert grown is sets and grown_y is y
+
+
+def _brightness_maps(n_train=48, n_test=16, seed=0):
+    """Maps of three classes told apart by brightness (so that predictions are not all one class)."""
+    rng = np.random.default_rng(seed)
+    y_train, y_test = np.arange(n_train) % 3, np.arange(n_test) % 3
+    maps = {
+        rot: tuple(rng.random((len(y), 60, 60)) + y[:, None, None] for y in (y_train, y_test)) for rot in ("NR", "R")
+    }
+    return maps, y_train, y_test
+
+
+def test_members_average_the_probabilities_of_heads_seeded_in_turn():
+    """Two members: the argmax of the mean of the probabilities of two heads trained here, seeded
+    random_state and random_state + 1; one member: that head's own predictions."""
+    from scatter.head import SphericalScatteringHeadClassifier
+
+    maps, y_train, y_test = _brightness_maps()
+    head = {**TINY_HEAD, "max_epochs": 2, "batch_size": 8, "n_threads": 1}
+    params = _spherical_head.SCATTERING_PARAMS
+    filters = _spherical_head.axisymmetric_filter_bank(params["bandwidth"], params["lam"])
+    degrees = np.ones(len(_spherical_head.path_bandlimits(filters, params["max_order"], head["bandlimit"])), int)
+    classifier = {"lam": params["lam"], "max_order": params["max_order"], "oversampling": params["oversampling"],
+                  "sampling": "dh", "path_bandlimits": degrees, **head}
+    direct = {}
+    for seed in (5, 6):
+        model = SphericalScatteringHeadClassifier(random_state=seed, **classifier).fit(maps["NR"][0], y_train)
+        direct[seed] = {"proba": model.predict_proba(maps["NR"][1]), "predicted": model.predict(maps["NR"][1])}
+    one, info = _spherical_head.head_results(maps, y_train, y_test, head_params=head, quiet=True, random_state=5)
+    assert info["members"] == 1 and len(info["epochs"]["NR"]) == 1
+    np.testing.assert_array_equal(one[0]["predicted"], direct[5]["predicted"])
+    np.testing.assert_array_equal(one[2]["predicted"], one[0]["predicted"])  # NR/R: the same model, same test maps
+    two, info = _spherical_head.head_results(
+        maps, y_train, y_test, head_params=head, members=2, quiet=True, random_state=5
+    )
+    assert info["members"] == 2 and len(info["epochs"]["NR"]) == len(info["epochs"]["R"]) == 2
+    mean = (direct[5]["proba"] + direct[6]["proba"]) / 2
+    np.testing.assert_array_equal(two[0]["predicted"], np.argmax(mean, axis=1))
+    assert two[0]["accuracy"] == np.mean(np.argmax(mean, axis=1) == y_test)
+    # The members differ: their probabilities are not the same.
+    assert np.abs(direct[5]["proba"] - direct[6]["proba"]).max() > 1e-3
+
+
+@pytest.mark.parametrize(("members", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_bad_members_are_refused(members, error):
+    maps, y_train, y_test = _brightness_maps(6, 3)
+    with pytest.raises(error, match="members"):
+        _spherical_head.head_results(maps, y_train, y_test, head_params=TINY_HEAD, members=members, quiet=True)
