@@ -151,7 +151,7 @@ def svm_results(sets, y_train, y_test, p=PARAMS, *, quiet=False):
 
 
 def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", quiet=False, random_state=0,
-        head=False, svm=True):
+        head=False, svm=True, members=None):
     """Run the three settings on ``n_train`` training and ``n_test`` test digits; writes and returns the report.
 
     The digits are the first ``n_train`` of MNIST's training set and the first ``n_test`` of its test set
@@ -159,7 +159,8 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", 
     PyTorch), also the learnable spherical head (:mod:`pipelines._spherical_head`): ``accuracy`` is then the
     head's, and the SVM's moves to ``svm_accuracy``. ``svm=False`` (with ``head`` only) skips the canonical
     frames and the SVM, whose training time grows with the square of ``n_train``: the report then has the
-    head's results alone.
+    head's results alone. ``members``: heads per model, seeded in turn, their probabilities averaged (default
+    :data:`pipelines._spherical_head.MEMBERS`).
     """
     if not svm and not head:
         raise ValueError("svm=False leaves nothing to run: it is meant with head=True")
@@ -188,7 +189,7 @@ def run(*, n_train=None, n_test=None, data_dir=None, out="out/spherical-mnist", 
             sets, head_y = _spherical_head.augmented_sets(sets, images, y_train, random_state=random_state)
             del images
         head_list, head_info = _spherical_head.head_results(
-            sets, head_y, y_test, quiet=quiet, random_state=random_state
+            sets, head_y, y_test, members=members, quiet=quiet, random_state=random_state
         )
         head_info["augment"] = dict(_spherical_head.AUGMENT)
         results += head_list

@@ -53,6 +53,12 @@ def _run(args):
             raise CommandError(f"--no-svm: only with --head, for pipelines whose head has an SVM baseline "
                                f"(spherical-mnist); got pipeline {args.pipeline!r}{without}")
         options["svm"] = False
+    if args.members is not None:
+        if "members" not in inspect.signature(run).parameters or not args.head:
+            without = "" if args.head else " without --head"
+            raise CommandError(f"--members: only with --head, for pipelines whose head is an ensemble of seeds "
+                               f"(spherical-mnist); got pipeline {args.pipeline!r}{without}")
+        options["members"] = args.members
     report = run(
         n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options
     )
@@ -486,6 +492,11 @@ def build_parser():
         "--no-svm", action="store_true",
         help="with --head: the head only, without the SVM baseline, whose cost grows with the square of --n-train "
         "(spherical-mnist)",
+    )
+    run.add_argument(
+        "--members", type=_positive, default=None,
+        help="with --head: heads per model, seeded in turn, their probabilities averaged (spherical-mnist; "
+        "default: the pipeline's)",
     )
     run.set_defaults(func=_run)
 

@@ -75,11 +75,12 @@ def test_path_bandlimits_keep_what_follows_rotations():
 def test_head_run_without_the_svm(tmp_path, monkeypatch):
     monkeypatch.setattr(_spherical_head, "HEAD_PARAMS", TINY_HEAD)
     out = tmp_path / "out"
-    code = main(["run", "spherical-mnist", "--head", "--no-svm", "--n-train", "60", "--n-test", "20",
-                 "--data-dir", str(_mnist_dir()), "--out", str(out), "-q"])
+    code = main(["run", "spherical-mnist", "--head", "--no-svm", "--members", "2", "--n-train", "60",
+                 "--n-test", "20", "--data-dir", str(_mnist_dir()), "--out", str(out), "-q"])
     assert code == 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert "svm_accuracy" not in report and "frame_seconds" not in report["params"]
+    assert report["head"]["members"] == 2 and [len(report["head"]["epochs"][m]) for m in ("NR", "R")] == [2, 2]
     assert [r["model"] for r in report["results"]] == [
         f"spherical scattering + spherical head, {mode}" for mode in ("NR/NR", "R/R", "NR/R")
     ]
@@ -88,9 +89,14 @@ def test_head_run_without_the_svm(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["spherical-mnist", "--no-svm"], "without --head"), (["rotated-mnist", "--head", "--no-svm"], "rotated-mnist")],
+    [
+        (["spherical-mnist", "--no-svm"], "without --head"),
+        (["rotated-mnist", "--head", "--no-svm"], "rotated-mnist"),
+        (["spherical-mnist", "--members", "2"], "--members: only with --head"),
+        (["rotated-mnist", "--head", "--members", "2"], "rotated-mnist"),
+    ],
 )
-def test_no_svm_needs_the_head_of_a_pipeline_with_an_svm(argv, message, capsys):
+def test_no_svm_and_members_need_the_head_of_a_pipeline_that_has_them(argv, message, capsys):
     code = main(["run", *argv, "-q"])
     assert code != 0
     assert message in capsys.readouterr().err
