@@ -90,6 +90,11 @@ about 575 s per epoch, 122 minutes): NR/NR 98.22%, NR/R 98.09%, within the noise
 accuracy rose to 98.37% at the last epoch: the head nearly fits its training digits, and gains here need better
 generalisation rather than more capacity.
 
+Two members (``--members 2``: seeds 0 and 1, the NR model only, side by side on one torch thread each, about
+550 s per epoch each on a machine 1.5 times slower, 115 minutes): the members alone NR/NR 98.04% and 97.99%,
+NR/R 97.95% and 97.96%; their averaged probabilities 98.31% and 98.17% (+0.2 over either; 6 <-> 9 67 of the
+183 NR/R mistakes). Still short of the target at twice the cost, so one member stays the default.
+
 The previous head (scattering maps at degree 12 only; three layers of 32, 12 epochs, cosine) on the test set,
 10000 / 10000: NR/NR 92.18%, R/R 91.89%, NR/R 91.57%; with two layers and 6 epochs at a constant rate on 40000
 training digits: NR/NR 93.55%, R/R 93.40%, NR/R 92.34%. With it, on an earlier version of the moduli: wider
