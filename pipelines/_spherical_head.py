@@ -108,6 +108,7 @@ import time
 
 import numpy as np
 
+from scatter._validation import check_int
 from scatter.datasets import project_on_sphere, random_rotation_matrices
 from scatter.distortions import random_diffeo, temperature_for_displacement
 from scatter.sphere.scattering import scattering_paths
@@ -226,11 +227,7 @@ def head_results(
         "lam": params["lam"], "max_order": params["max_order"], "oversampling": params["oversampling"],
         "sampling": "dh", "path_bandlimits": degrees, **hp,
     }
-    members = MEMBERS if members is None else members
-    if isinstance(members, bool) or not isinstance(members, (int, np.integer)):
-        raise TypeError(f"members must be an int, got {type(members).__name__} {members!r}")
-    if members < 1:
-        raise ValueError(f"members must be at least 1, got {members}")
+    members = check_int(MEMBERS if members is None else members, "members", min_value=1)
     models = {"NR": ("NR/NR", "NR/R"), "R": ("R/R",)}
     # Member k of each model is the head seeded random_state + k: one member is the head seeded random_state.
     fits = [(train_rot, k) for train_rot in models for k in range(members)]
