@@ -47,18 +47,19 @@ def _run(args):
         if "head" not in inspect.signature(run).parameters:
             raise CommandError(f"--head: pipeline {args.pipeline!r} has no head (rotated-mnist and spherical-mnist have)")
         options["head"] = True
-    if args.no_svm:
-        if "svm" not in inspect.signature(run).parameters or not args.head:
+    head_options = {
+        # option: (its parameter of run, its value, the pipelines it suits)
+        "--no-svm": ("svm", False if args.no_svm else None, "whose head has an SVM baseline"),
+        "--members": ("members", args.members, "whose head is an ensemble of seeds"),
+    }
+    for flag, (parameter, value, suits) in head_options.items():
+        if value is None:
+            continue
+        if parameter not in inspect.signature(run).parameters or not args.head:
             without = "" if args.head else " without --head"
-            raise CommandError(f"--no-svm: only with --head, for pipelines whose head has an SVM baseline "
-                               f"(spherical-mnist); got pipeline {args.pipeline!r}{without}")
-        options["svm"] = False
-    if args.members is not None:
-        if "members" not in inspect.signature(run).parameters or not args.head:
-            without = "" if args.head else " without --head"
-            raise CommandError(f"--members: only with --head, for pipelines whose head is an ensemble of seeds "
-                               f"(spherical-mnist); got pipeline {args.pipeline!r}{without}")
-        options["members"] = args.members
+            raise CommandError(f"{flag}: only with --head, for pipelines {suits} (spherical-mnist); "
+                               f"got pipeline {args.pipeline!r}{without}")
+        options[parameter] = value
     report = run(
         n_train=args.n_train, n_test=args.n_test, data_dir=args.data_dir, out=args.out, quiet=args.quiet, **options
     )
