@@ -165,6 +165,9 @@ class CyclicHead2D(nn.Module):
         Side ``H = W`` of the input's positions, for ``spatial_pool="orbits"``.
     spatial_pool : {"orbits", "mean"}, default "orbits"
         Pooling over positions (see Notes).
+    dropout : float, default 0.0
+        Probability, in ``[0, 1)``, of zeroing each invariant before the linear classifier in training (the
+        others scaled by :math:`1 / (1 - p)`); none in evaluation.
 
     Notes
     -----
@@ -176,8 +179,10 @@ class CyclicHead2D(nn.Module):
     channel over batch, orientations and positions) keeps the equivariance.
     """
 
-    def __init__(self, n_features, n_classes, L, hidden=(32, 32), kernel_size=1, grid=None, spatial_pool="orbits"):
+    def __init__(self, n_features, n_classes, L, hidden=(32, 32), kernel_size=1, grid=None, spatial_pool="orbits",
+                 dropout=0.0):
         super().__init__()
+        self.dropout = nn.Dropout(check_real(dropout, "dropout", 0.0, 1.0, low_inclusive=True))
         self.spatial_pool = check_choice(spatial_pool, "spatial_pool", ("orbits", "mean"))
         if self.spatial_pool == "orbits":
             orbits = quarter_turn_orbits(check_int(grid, "grid", min_value=1)).ravel()
@@ -205,7 +210,7 @@ class CyclicHead2D(nn.Module):
         return (y.flatten(2) @ self.pool.to(y.dtype)).flatten(1)
 
     def forward(self, x):
-        return self.classifier(self.invariants(x))
+        return self.classifier(self.dropout(self.invariants(x)))
 
 
 class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -246,7 +251,15 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
     learning_rate : float, default 3e-3
         Adam's step size.
     weight_decay : float, default 1e-4
-        Adam's L2 penalty.
+        Adam's L2 penalty, or with ``decoupled_weight_decay`` the rate at which AdamW shrinks the weights.
+    decoupled_weight_decay : bool, default False
+        Decay the weights apart from Adam's adaptive step (AdamW) instead of adding an L2 penalty to the loss.
+    label_smoothing : float, default 0.0
+        :math:`\epsilon` in ``[0, 1)``: train towards :math:`1 - \epsilon + \epsilon / K` for the true class
+        and :math:`\epsilon / K` for each of the others instead of one-hot targets.
+    dropout : float, default 0.0
+        Probability of zeroing each invariant before the linear classifier in training (see
+        :class:`CyclicHead2D`).
     learning_rate_schedule : {"constant", "cosine"}, default "constant"
         The learning rate over training: constant, or decaying after every mini-batch as
         :math:`\tfrac12 (1 + \cos(\pi t / T))` over the :math:`T` mini-batches of ``max_epochs`` epochs
@@ -326,10 +339,13 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         log_eps=1e-3,
         hidden=(32, 32),
         kernel_size=1,
+        dropout=0.0,
         max_epochs=30,
         batch_size=128,
         learning_rate=3e-3,
         weight_decay=1e-4,
+        decoupled_weight_decay=False,
+        label_smoothing=0.0,
         learning_rate_schedule="constant",
         early_stopping=True,
         validation_fraction=0.1,
@@ -347,10 +363,13 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         self.log_eps = log_eps
         self.hidden = hidden
         self.kernel_size = kernel_size
+        self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.decoupled_weight_decay = decoupled_weight_decay
+        self.label_smoothing = label_smoothing
         self.learning_rate_schedule = learning_rate_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -370,6 +389,7 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
             "input": check_choice(self.input, "input", _INPUTS),
             "log_eps": check_real(self.log_eps, "log_eps", 0.0),
             "hidden": check_hidden(self.hidden),
+            "dropout": check_real(self.dropout, "dropout", 0.0, 1.0, low_inclusive=True),
             **check_training_params(self),
         }
         if self.kernel_size not in (1, 3) or isinstance(self.kernel_size, bool):
@@ -507,7 +527,9 @@ class ScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, BaseEstimat
         labels = torch.as_tensor(codes, dtype=torch.long)
         grid_side = features.shape[-1] if features.shape[-1] == features.shape[-2] else None
         pool = "orbits" if grid_side is not None else "mean"
-        head = CyclicHead2D(features.shape[1], n_classes, p["L"], p["hidden"], self.kernel_size, grid_side, pool)
+        head = CyclicHead2D(
+            features.shape[1], n_classes, p["L"], p["hidden"], self.kernel_size, grid_side, pool, p["dropout"]
+        )
         self.head_, self.loss_curve_, self.validation_scores_ = train_classifier(
             head, features, labels, train_idx, valid_idx, p, generator, verbose=self.verbose
         )

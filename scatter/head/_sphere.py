@@ -511,6 +511,9 @@ class SphericalHead(nn.Module):
         sign under reflections, so that the head tells a pattern from its mirror image (a 2 from a mirrored 5),
         which its other invariants cannot: isotropic convolutions, pointwise nonlinearities, means and spectra
         all commute with reflections as well as rotations. Needs a last bandlimit of at least 2.
+    dropout : float, default 0.0
+        Probability, in ``[0, 1)``, of zeroing each normalised invariant before the linear classifier in
+        training (the others scaled by :math:`1 / (1 - p)`); none in evaluation.
 
     Notes
     -----
@@ -547,7 +550,7 @@ class SphericalHead(nn.Module):
 
     def __init__(self, in_channels, n_classes, L, hidden=(32, 32), grid_oversampling=3.0, nonlinearity="softplus",
                  power_spectrum=True, dtype=None, *, bandlimits=None, anchors=None, map_L=None, map_hidden=(16, 16),
-                 map_channels=1, chiral=0):
+                 map_channels=1, chiral=0, dropout=0.0):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", min_value=1)
         self.n_classes = check_int(n_classes, "n_classes", min_value=1)
@@ -562,6 +565,7 @@ class SphericalHead(nn.Module):
         self.map_hidden = check_hidden(map_hidden, "map_hidden")
         self.map_channels = check_int(map_channels, "map_channels", min_value=1)
         self.chiral = check_chiral(chiral, self.bandlimits[-1])
+        self.dropout = nn.Dropout(check_real(dropout, "dropout", 0.0, 1.0, low_inclusive=True))
         # One transform per bandlimit, shared by the layers at that bandlimit.
         self.shts = nn.ModuleDict()
         self.input_norm = SphericalBatchNorm(self.in_channels, self.L)
@@ -630,7 +634,7 @@ class SphericalHead(nn.Module):
         return torch.cat(features, dim=1)
 
     def forward(self, x, maps=None):
-        return self.classifier(self.invariant_norm(self.invariants(x, maps)))
+        return self.classifier(self.dropout(self.invariant_norm(self.invariants(x, maps))))
 
 
 def _packed(c, rows_per_step=4096):
@@ -710,7 +714,15 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
     learning_rate : float, default 3e-3
         Adam's step size.
     weight_decay : float, default 1e-4
-        Adam's L2 penalty.
+        Adam's L2 penalty, or with ``decoupled_weight_decay`` the rate at which AdamW shrinks the weights.
+    decoupled_weight_decay : bool, default False
+        Decay the weights apart from Adam's adaptive step (AdamW) instead of adding an L2 penalty to the loss.
+    label_smoothing : float, default 0.0
+        :math:`\epsilon` in ``[0, 1)``: train towards :math:`1 - \epsilon + \epsilon / K` for the true class
+        and :math:`\epsilon / K` for each of the others instead of one-hot targets.
+    dropout : float, default 0.0
+        Probability of zeroing each invariant before the linear classifier in training (see
+        :class:`SphericalHead`).
     learning_rate_schedule : {"constant", "cosine"}, default "constant"
         The learning rate over training: constant, or decaying after every mini-batch as
         :math:`\tfrac12 (1 + \cos(\pi t / T))` over the :math:`T` mini-batches of ``max_epochs`` epochs
@@ -785,10 +797,13 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         map_bandlimit=None,
         map_hidden=(16, 16),
         chiral=0,
+        dropout=0.0,
         max_epochs=30,
         batch_size=64,
         learning_rate=3e-3,
         weight_decay=1e-4,
+        decoupled_weight_decay=False,
+        label_smoothing=0.0,
         learning_rate_schedule="constant",
         early_stopping=True,
         validation_fraction=0.1,
@@ -815,10 +830,13 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self.map_bandlimit = map_bandlimit
         self.map_hidden = map_hidden
         self.chiral = chiral
+        self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.decoupled_weight_decay = decoupled_weight_decay
+        self.label_smoothing = label_smoothing
         self.learning_rate_schedule = learning_rate_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -844,6 +862,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             "power_spectrum": check_bool(self.power_spectrum, "power_spectrum"),
             "anchors": None if self.anchors is None else check_int(self.anchors, "anchors", min_value=2),
             "map_hidden": check_hidden(self.map_hidden, "map_hidden"),
+            "dropout": check_real(self.dropout, "dropout", 0.0, 1.0, low_inclusive=True),
             **check_training_params(self),
         }
         params["bandlimits"] = check_layer_bandlimits(self.bandlimits, len(params["hidden"]), params["bandlimit"])
@@ -981,7 +1000,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
             head = SphericalHead(
                 self.n_paths_, len(self.classes_), p["bandlimit"], p["hidden"], p["grid_oversampling"],
                 p["nonlinearity"], p["power_spectrum"], bandlimits=p["bandlimits"], anchors=p["anchors"],
-                map_L=p["map_bandlimit"], map_hidden=p["map_hidden"], chiral=p["chiral"],
+                map_L=p["map_bandlimit"], map_hidden=p["map_hidden"], chiral=p["chiral"], dropout=p["dropout"],
             )
             train_idx, valid_idx = split_validation(
                 codes, len(self.classes_), p["validation_fraction"], self.early_stopping, seed

@@ -70,6 +70,8 @@ def check_training_params(estimator):
         "learning_rate": check_real(estimator.learning_rate, "learning_rate", 0.0),
         "learning_rate_schedule": check_choice(estimator.learning_rate_schedule, "learning_rate_schedule", SCHEDULES),
         "weight_decay": check_real(estimator.weight_decay, "weight_decay", 0.0, low_inclusive=True),
+        "decoupled_weight_decay": check_bool(estimator.decoupled_weight_decay, "decoupled_weight_decay"),
+        "label_smoothing": check_real(estimator.label_smoothing, "label_smoothing", 0.0, 1.0, low_inclusive=True),
         "validation_fraction": check_real(estimator.validation_fraction, "validation_fraction", 0.0, 1.0),
         "n_iter_no_change": check_int(estimator.n_iter_no_change, "n_iter_no_change", min_value=1),
         "n_threads": None if estimator.n_threads is None else check_int(estimator.n_threads, "n_threads", min_value=1),
@@ -140,9 +142,15 @@ def recompute_batch_norm(head, features, index, batch_size, n_batches, generator
 
 
 def train_classifier(head, features, labels, train_idx, valid_idx, p, generator, *, verbose, desc="head"):
-    """Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
+    r"""Train ``head`` on ``features[train_idx]`` by Adam on the cross-entropy, one progress bar tick per epoch.
 
     ``features`` is a tensor, or a tuple of tensors with the same first axis for a head of several inputs.
+
+    Adam adds ``p["weight_decay"] * w`` to each gradient (an L2 penalty), or with
+    ``p["decoupled_weight_decay"]`` shrinks the weights by ``lr * weight_decay * w`` at each step apart from
+    its adaptive update (AdamW, Loshchilov & Hutter 2019). With ``p["label_smoothing"]`` :math:`= \epsilon`
+    the target of a sample of class :math:`y` among :math:`K` is :math:`(1 - \epsilon) e_y + \epsilon / K`, so
+    the loss is :math:`(1 - \epsilon)(-\log p_y) + \epsilon \frac1K \sum_k (-\log p_k)`.
 
     The learning rate is ``p["learning_rate"]`` throughout (``p["learning_rate_schedule"] == "constant"``)
     or decays after every mini-batch along :func:`cosine_factor` over the ``p["max_epochs"]`` epochs
@@ -155,7 +163,9 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
     validation accuracy per epoch)``. Batches of one sample are skipped when there are more (batch
     normalisation needs two).
     """
-    optimizer = torch.optim.Adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+    adam = torch.optim.AdamW if p.get("decoupled_weight_decay", False) else torch.optim.Adam
+    optimizer = adam(head.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+    smoothing = p.get("label_smoothing", 0.0)
     steps = p["max_epochs"] * max(1, -(-len(train_idx) // p["batch_size"]))
     scheduler = None
     if p["learning_rate_schedule"] == "cosine":
@@ -175,7 +185,7 @@ def train_classifier(head, features, labels, train_idx, valid_idx, p, generator,
             if len(batch) < 2 and len(order) > 1:
                 continue
             optimizer.zero_grad()
-            loss = functional.cross_entropy(head(*rows(features, batch)), labels[batch])
+            loss = functional.cross_entropy(head(*rows(features, batch)), labels[batch], label_smoothing=smoothing)
             loss.backward()
             optimizer.step()
             if scheduler is not None:

@@ -144,6 +144,25 @@ def test_head_invariants_ignore_orientation_shifts_and_quarter_turns():
     np.testing.assert_allclose(head.invariants(turned).detach(), reference, atol=1e-12)
 
 
+def test_head_dropout_acts_in_training_only():
+    heads = []
+    for dropout in (0.0, 0.5):
+        torch.manual_seed(3)
+        heads.append(CyclicHead2D(5, 3, 8, hidden=(4,), grid=8, dropout=dropout).double().eval())
+    plain, dropped = heads
+    x = torch.randn(6, 5, 8, 8, 8, dtype=torch.float64)
+    torch.testing.assert_close(dropped(x), plain(x), rtol=0, atol=0)
+    dropped.train()
+    torch.manual_seed(1)
+    logits = dropped(x)
+    with torch.no_grad():
+        z = dropped.invariants(x)
+    torch.manual_seed(1)  # the same draw of the mask
+    mask = torch.nn.functional.dropout(torch.ones_like(z), 0.5, True)
+    assert set(mask.unique().tolist()) == {0.0, 2.0}
+    torch.testing.assert_close(logits, dropped.classifier(z * mask))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the classifier
 
@@ -189,6 +208,24 @@ def test_classifier_probabilities(fitted, digits_16):
     np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(digits_16[0][:50]))
 
 
+def test_classifier_passes_its_regularisation_to_the_head_and_the_training(digits_16, monkeypatch):
+    """dropout builds the head's dropout; label_smoothing and decoupled_weight_decay reach the training loop."""
+    from scatter.head import _grid
+
+    images, labels = digits_16
+    seen = {}
+
+    def recording(head, features, labels, train_idx, valid_idx, p, generator, **kwargs):
+        seen.update(p, dropout=head.dropout.p)
+        return head.eval(), [1.0], []
+
+    monkeypatch.setattr(_grid, "train_classifier", recording)
+    clf = ScatteringHeadClassifier(J=2, L=4, padding="periodic", hidden=(4,), dropout=0.25, label_smoothing=0.1,
+                                   decoupled_weight_decay=True, n_threads=1)
+    clf.fit(images[:40], labels[:40])
+    assert seen["dropout"] == 0.25 and seen["label_smoothing"] == 0.1 and seen["decoupled_weight_decay"] is True
+
+
 def test_classifier_is_reproducible(digits_16):
     images, labels = digits_16
     params = dict(J=2, L=4, padding="periodic", hidden=(8,), max_epochs=2, kernel_size=3, random_state=7, n_threads=1)
@@ -214,6 +251,9 @@ def test_classifier_is_reproducible(digits_16):
         ("n_threads", 0, ValueError),
         ("batch_norm_batches", -1, ValueError),
         ("batch_norm_batches", 2.0, TypeError),
+        ("dropout", 1.5, ValueError),
+        ("label_smoothing", -0.1, ValueError),
+        ("decoupled_weight_decay", "no", TypeError),
         ("input", "maps", ValueError),
     ],
 )

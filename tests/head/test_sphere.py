@@ -327,6 +327,29 @@ def test_multiresolution_head_is_invariant_to_rotations(seed):
     assert np.abs(unmatched - reference).max() > 1e-2 * np.abs(reference).max()
 
 
+def test_dropout_acts_in_training_only():
+    """Dropout before the classifier: in evaluation the head with dropout is the head without; in training its
+    logits are the classifier's on the normalised invariants with some zeroed and the others doubled (p = 0.5)."""
+    rng = np.random.default_rng(3)
+    x = as_tensor(random_flm(rng, (16, 3), 8, scale=np.sqrt(4 * np.pi) / 8))
+    heads = []
+    for dropout in (0.0, 0.5):
+        torch.manual_seed(0)
+        heads.append(SphericalHead(3, 4, 8, hidden=(6,), grid_oversampling=2.0, dropout=dropout, dtype=F64).eval())
+    plain, dropped = heads
+    torch.testing.assert_close(dropped(x), plain(x), rtol=0, atol=0)
+    dropped.train()
+    torch.manual_seed(1)
+    logits = dropped(x)
+    with torch.no_grad():
+        z = dropped.invariant_norm(dropped.invariants(x))
+    torch.manual_seed(1)  # the same draw of the mask
+    mask = torch.nn.functional.dropout(torch.ones_like(z), 0.5, True)
+    assert set(mask.unique().tolist()) == {0.0, 2.0} and 0.3 < float((mask == 0).double().mean()) < 0.7
+    torch.testing.assert_close(logits, dropped.classifier(z * mask))
+    assert (logits - plain.train()(x)).abs().max() > 1e-3
+
+
 def test_multiresolution_head_shapes_and_pooling():
     head, x, maps, _ = _multiresolution_head_and_input(0)
     assert [layer.L for layer in head.map_layers] == [14]
@@ -496,6 +519,8 @@ def test_head_without_power_spectrum(rng):
         ({"chiral": -1}, ValueError, "chiral"),
         ({"chiral": 2.0}, TypeError, "chiral"),
         ({"bandlimits": (4, 1), "chiral": 2}, ValueError, "chiral"),
+        ({"dropout": 1.0}, ValueError, "dropout"),
+        ({"dropout": "0.1"}, TypeError, "dropout"),
     ],
 )
 def test_head_rejects_bad_parameters(kwargs, error, name):
@@ -669,6 +694,24 @@ def test_path_bandlimits_read_only_the_lower_degrees_of_each_path(spectral_data)
         SphericalScatteringHeadClassifier(path_bandlimits=[1, 2, 3], **params).fit(coefficients[:60], labels[:60])
 
 
+def test_classifier_passes_its_regularisation_to_the_head_and_the_training(spectral_data, monkeypatch):
+    """dropout builds the head's dropout; label_smoothing and decoupled_weight_decay reach the training loop."""
+    from scatter.head import _sphere
+
+    maps, labels = spectral_data
+    seen = {}
+
+    def recording(head, features, labels, train_idx, valid_idx, p, generator, **kwargs):
+        seen.update(p, dropout=head.dropout.p)
+        return head.eval(), [1.0], []
+
+    monkeypatch.setattr(_sphere, "train_classifier", recording)
+    clf = SphericalScatteringHeadClassifier(bandlimit=4, hidden=(4,), dropout=0.25, label_smoothing=0.1,
+                                            decoupled_weight_decay=True, n_threads=1)
+    clf.fit(maps[:40], labels[:40])
+    assert seen["dropout"] == 0.25 and seen["label_smoothing"] == 0.1 and seen["decoupled_weight_decay"] is True
+
+
 def test_classifier_is_reproducible(spectral_data):
     maps, labels = spectral_data
     params = dict(bandlimit=4, hidden=(4,), max_epochs=2, random_state=3, n_threads=1, sampling="gl")
@@ -723,6 +766,10 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("chiral", "yes", TypeError),
         ("batch_norm_batches", -1, ValueError),
         ("batch_norm_batches", 2.0, TypeError),
+        ("dropout", -0.1, ValueError),
+        ("label_smoothing", 1.0, ValueError),
+        ("label_smoothing", None, TypeError),
+        ("decoupled_weight_decay", 1, TypeError),
     ],
 )
 def test_classifier_rejects_bad_parameters(spectral_data, name, value, error):

@@ -133,3 +133,60 @@ def test_recomputed_statistics_leave_the_training_unchanged():
     mean = features.double().mean(dim=0).numpy()
     np.testing.assert_allclose(recomputed[0].running_mean.numpy(), mean, rtol=1e-5)
     assert np.abs(plain[0].running_mean.numpy() - mean).max() > 1e-3
+
+
+def _one_epoch(head, features, labels, **options):
+    """One epoch at a constant rate, without validation, of ``head`` on ``features``; the loss per epoch."""
+    p = {"learning_rate": 0.01, "weight_decay": 0.0, "max_epochs": 1, "batch_size": 8, "n_iter_no_change": 1,
+         "learning_rate_schedule": "constant", **options}
+    n = len(labels)
+    _, loss_curve, _ = _training.train_classifier(head, features, labels, np.arange(n), np.arange(0), p,
+                                                   torch.Generator().manual_seed(0), verbose=False)
+    return loss_curve
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.3])
+def test_label_smoothing_loss_closed_form(epsilon):
+    """With a rate too small to move the weights, the first epoch's loss is the smoothed cross-entropy of the
+    initial logits: (1 - e) (-log p_y) + e mean_k (-log p_k), computed here by NumPy."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 3))
+    y = rng.integers(0, 4, 8)
+    head = torch.nn.Linear(3, 4, dtype=torch.float64)
+    logits = x @ head.weight.detach().numpy().T + head.bias.detach().numpy()
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    expected = np.mean((1 - epsilon) * -log_p[np.arange(8), y] + epsilon * -log_p.mean(axis=1))
+    loss = _one_epoch(head, torch.as_tensor(x), torch.as_tensor(y), learning_rate=1e-300, label_smoothing=epsilon)
+    np.testing.assert_allclose(loss[0], expected, rtol=1e-12)
+
+
+class _IdleWeight(torch.nn.Module):
+    """A linear model beside a weight that the loss does not depend on (its gradient is exactly zero)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2, dtype=torch.float64)
+        self.idle = torch.nn.Parameter(torch.tensor([1.5, -0.5], dtype=torch.float64))
+
+    def forward(self, x):
+        return self.linear(x) + 0.0 * self.idle.sum()
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_weight_decay_coupled_and_decoupled(decoupled):
+    """A weight of zero gradient under a decay rate w: AdamW shrinks it by (1 - lr w) per step, apart from
+    Adam's step (zero here); Adam's L2 penalty makes w * weight its gradient, which Adam's normalised step
+    turns into a move of about lr per step towards 0, whatever the rate."""
+    rng = np.random.default_rng(5)
+    features = torch.as_tensor(rng.standard_normal((56, 3)))  # 7 steps of 8
+    labels = torch.as_tensor(rng.integers(0, 2, 56))
+    head = _IdleWeight()
+    start = head.idle.detach().numpy().copy()
+    lr, rate = 0.01, 0.5
+    _one_epoch(head, features, labels, learning_rate=lr, weight_decay=rate, decoupled_weight_decay=decoupled)
+    end = head.idle.detach().numpy()
+    if decoupled:
+        np.testing.assert_allclose(end, start * (1 - lr * rate) ** 7, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(start - end, 7 * lr * np.sign(start), rtol=1e-2)
