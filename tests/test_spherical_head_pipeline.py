@@ -234,3 +234,16 @@ def test_bad_members_are_refused(members, error):
     maps, y_train, y_test = _brightness_maps(6, 3)
     with pytest.raises(error, match="members"):
         _spherical_head.head_results(maps, y_train, y_test, head_params=TINY_HEAD, members=members, quiet=True)
+
+
+def test_the_pipeline_settings_are_the_classifiers_own_and_pass_its_checks():
+    """Every key of HEAD_PARAMS is a parameter of the classifier, and its checks return each value as set (a
+    misspelt or out-of-range setting would otherwise surface only after the scattering of 70000 digits)."""
+    from scatter.head import SphericalScatteringHeadClassifier
+
+    head = _spherical_head.HEAD_PARAMS
+    assert set(head) <= set(SphericalScatteringHeadClassifier().get_params())
+    checked = SphericalScatteringHeadClassifier(sampling="dh", **head)._check_params()
+    for key, value in head.items():
+        if key != "n_threads":
+            assert np.all(np.asarray(checked[key]) == np.asarray(value)), key
