@@ -6,6 +6,33 @@ from . import _fft, _kernels
 from ._plans import apply_plan, complete_spectrum
 
 
+def unit_scales(x):
+    r"""Powers of two :math:`2^{-e_b}` that bring the peak :math:`\max |x_b|` of each signal into
+    :math:`[1/2, 1)`, shape ``(B,)`` in the dtype of ``x`` (``(B, ...)``, real).
+
+    Scattering is positively homogeneous, :math:`S(c x) = c\, S(x)` for :math:`c > 0`, and a power of two
+    scales every floating-point step exactly, so ``S(x) = S(x * s) / s`` to the last bit, wherever ``x`` sits
+    in the dtype's range. :math:`|e_b|` is capped two binades inside the exponent range, which keeps the
+    scales and their inverses normal numbers; all-zero signals get 1.
+    """
+    flat = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+    peak = np.maximum(flat.max(axis=1, initial=0), -flat.min(axis=1, initial=0))
+    cap = np.finfo(x.dtype).maxexp - 3
+    exponent = np.clip(np.frexp(peak)[1], -cap, cap)
+    return np.ldexp(np.ones(x.shape[0], x.dtype), -exponent)
+
+
+def to_unit_scale(x, padded):
+    """``padded`` (a padded copy of the signals ``x``, scaled in place, or ``x`` itself, copied) times the
+    :func:`unit_scales` of ``x``; returns it and the scales, by which the outputs are then divided."""
+    scales = unit_scales(x)
+    per_item = scales.reshape((-1,) + (1,) * (x.ndim - 1))
+    if padded is x:
+        return x * per_item, scales
+    padded *= per_item
+    return padded, scales
+
+
 class CascadeSteps:
     """Spectra, moduli and low passes of a chunk over ``ndim`` axes, the low passes written into ``out``.
 
@@ -33,9 +60,11 @@ class CascadeSteps:
         return complete_spectrum(_fft.rfft_full(u, ndim=self.ndim, workers=self.workers), readers)
 
     def modulus(self, coarse_spectrum):
-        """``|F^-1 X|`` of coarse spectra ``X`` (overwritten)."""
-        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers)
-        return np.abs(z, out=np.empty(z.shape, self.dtype))  # numpy's vectorised hypot
+        """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`."""
+        z = np.ascontiguousarray(_fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers))
+        out = np.empty(z.shape, self.dtype)
+        _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))
+        return out
 
     def lowpass(self, full, level, channel):
         """Channel ``channel`` from full spectra at resolution ``level``: product with the low pass, inverse FFT."""

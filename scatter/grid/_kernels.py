@@ -75,6 +75,21 @@ def multiply_periodize(x, seg_src, seg_dst, seg_len, weight, out):
             w += n
 
 
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def modulus(z, out):
+    """``out[i] = sqrt(z[2 i]^2 + z[2 i + 1]^2)``: moduli of complex numbers ``z`` viewed as (real, imaginary)
+    pairs of real numbers.
+
+    The plain formula, which vectorises, instead of :func:`numpy.abs`'s overflow-safe ``hypot``: the
+    transforms bring every signal to a peak in ``[1/2, 1)`` first (:func:`scatter.grid._cascade.unit_scales`),
+    so that the squares neither overflow nor lose precision to underflow at any magnitude that matters.
+    """
+    for i in range(out.shape[0]):
+        re = z[2 * i]
+        im = z[2 * i + 1]
+        out[i] = np.sqrt(re * re + im * im)
+
+
 @njit(cache=True, nogil=True)
 def hermitian_complete(spectra, start):
     """Complete in place full spectra ``spectra`` (B, M, N) of real signals whose columns ``0 .. N // 2`` are set.

@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._cascade import CascadeSteps
+from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
@@ -109,6 +109,9 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     no wavelet reads, the same sum computed in space where that is cheaper,
     :func:`~scatter.grid._plans.lowpass_plan`), and the output cropped to the part of the padded signal
     that covers the input.
+
+    Each signal is computed at a peak in :math:`[1/2, 1)`, scaled by a power of two and its outputs scaled
+    back (:func:`~scatter.grid._cascade.unit_scales`): exact, and no sum or square leaves the dtype's range.
     """
     psi1, psi2 = bank["psi1"], bank["psi2"]
     log2_T = bank["phi"]["j"]
@@ -125,6 +128,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         _kernels.reflect_pad_1d(x, left, padded)
     else:
         padded = x
+    padded, scales = to_unit_scale(x, padded)
 
     if plans is None:
         plans = plans_1d(bank, max_order, x.dtype, padding)
@@ -149,6 +153,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
             k2 = min(psi2[n2]["j"], log2_T) - k1
             last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, k1])), k1 + k2, channel2)
             channel2 += 1
+    out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out
 
 

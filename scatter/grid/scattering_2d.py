@@ -7,7 +7,7 @@ import numpy as np
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _kernels
 from ._batch import map_chunks
-from ._cascade import CascadeSteps
+from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
@@ -101,6 +101,9 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     each convolution a product of spectra on the grid of the current resolution, except the low pass of a
     modulus that no wavelet reads, which is the same sum computed in space with the separable taps of
     :math:`\phi` where that is cheaper (:func:`~scatter.grid._plans.lowpass_plan`).
+
+    Each signal is computed at a peak in :math:`[1/2, 1)`, scaled by a power of two and its outputs scaled
+    back (:func:`~scatter.grid._cascade.unit_scales`): exact, and no sum or square leaves the dtype's range.
     """
     J, L = bank["J"], bank["L"]
     psi = bank["psi"]
@@ -112,6 +115,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         _kernels.reflect_pad_2d(x, top, left, padded)
     else:
         padded = x
+    padded, scales = to_unit_scale(x, padded)
     crop = output_border(padding)
     m_out, n_out = (Mp >> J) - 2 * crop, (Np >> J) - 2 * crop
     n_paths = n_channels_2d(J, L, max_order)
@@ -143,6 +147,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
             j2 = psi[n2]["j"]
             last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, j1])), j2, channel2)
             channel2 += 1
+    out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from scatter.grid import _kernels
+from scatter.grid._cascade import unit_scales
 from scatter.grid._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
 
 
@@ -164,7 +165,7 @@ def test_new_process_loads_kernels_from_the_cache(tmp_path):
             Scattering2D(2, (16, 16))(np.ones((2, 16, 16), dtype))
             Scattering1D(3, 64)(np.ones((2, 64), dtype))
         kernels = [_kernels.reflect_pad_1d, _kernels.reflect_pad_2d, _kernels.multiply_periodize,
-                   _kernels.hermitian_complete, _kernels.separable_lowpass]
+                   _kernels.hermitian_complete, _kernels.separable_lowpass, _kernels.modulus]
         print(sum(len(k.stats.cache_misses) for k in kernels))
         """
     )
@@ -173,3 +174,43 @@ def test_new_process_loads_kernels_from_the_cache(tmp_path):
     subprocess.run([sys.executable, str(path)], check=True, capture_output=True)
     second = subprocess.run([sys.executable, str(path)], check=True, capture_output=True, text=True)
     assert second.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_modulus_matches_numpy_abs(rng, dtype):
+    z = (rng.standard_normal(1001) + 1j * rng.standard_normal(1001)) * np.logspace(-3, 3, 1001)
+    z[::97] = 0
+    z[5] = 3 - 4j  # 5 exactly
+    z = z.astype(dtype)
+    real = z.real.dtype
+    out = np.empty(z.shape, real)
+    _kernels.modulus(z.view(real), out)
+    np.testing.assert_allclose(out, np.abs(z), rtol=2 * np.finfo(real).eps, atol=0)
+    assert out[5] == 5 and not out[::97].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unit_scales_are_powers_of_two_that_bring_peaks_into_half_to_one(rng, dtype):
+    info = np.finfo(dtype)
+    x = rng.uniform(-1, 1, (7, 5, 3)) * np.array([1, 1e-3, 1e3, 0, 1, 1, 1])[:, None, None]
+    x[4, 0, 0] = -7.0  # a negative peak
+    x = x.astype(dtype)
+    x[5] *= info.max / 2  # near the top of the range
+    x[6] *= info.smallest_subnormal * 8  # at the bottom, below the normal numbers
+    scales = unit_scales(x)
+    assert scales.dtype == dtype
+    mantissa, exponent = np.frexp(scales)
+    np.testing.assert_array_equal(mantissa, 0.5)
+    peaks = np.abs(x).reshape(7, -1).max(axis=1)
+    scaled = peaks * scales
+    assert scales[3] == 1  # all zero
+    inside = [0, 1, 2, 4]
+    assert ((scaled[inside] >= 0.5) & (scaled[inside] < 1)).all()
+    assert scaled[4] == 7.0 / 8
+    # The cap keeps the scale and its inverse normal: the largest peaks come down to below 8, signals of
+    # subnormals go up as far as that allows.
+    cap = info.maxexp - 3
+    assert scales[5] == np.ldexp(dtype(1), -cap) and 0.5 <= scaled[5] < 8
+    assert scales[6] == np.ldexp(dtype(1), cap)
+    assert np.all(np.abs(scales) >= info.tiny) and np.all(np.isfinite(1 / scales))
+    np.testing.assert_array_equal(unit_scales(x[:0]), np.empty(0, dtype))

@@ -624,6 +624,26 @@ def test_global_average_of_single_signal(rng):
     np.testing.assert_allclose(glob, local.mean(axis=-1), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize(
+    "dtype, k",
+    [
+        pytest.param(np.float32, 122, id="float32-2^122"),  # sums of the FFTs beyond float32's 3.4e38
+        pytest.param(np.float32, -100, id="float32-2^-100"),
+        pytest.param(np.float64, 1018, id="float64-2^1018"),
+        pytest.param(np.float64, -1000, id="float64-2^-1000"),
+    ],
+)
+@pytest.mark.parametrize("padding", ["reflect", "periodic"])
+def test_powers_of_two_scale_the_output_to_the_bit(dtype, k, padding, rng):
+    """S(2^k x) = 2^k S(x) exactly, near the ends of the dtype's range too, and for S_0 as for S_1, S_2."""
+    x = rng.uniform(-1, 1, (3, 512)).astype(dtype)
+    S = make_scattering(4, 512, Q=2, padding=padding)
+    scaled = S(np.ldexp(x, k))
+    assert scaled.dtype == dtype
+    assert np.isfinite(scaled).all()
+    np.testing.assert_array_equal(scaled, np.ldexp(S(x), k))
+
+
 # --------------------------------------------------------------------------------------------------------
 # 5. Bad input
 # --------------------------------------------------------------------------------------------------------

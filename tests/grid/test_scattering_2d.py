@@ -490,6 +490,28 @@ def test_homogeneity_at_extreme_magnitudes(dtype, a, rng):
     assert rel_err(out.astype(np.float64) / a, S(x)) <= tol
 
 
+@pytest.mark.parametrize(
+    "dtype, k",
+    [
+        pytest.param(np.float32, 122, id="float32-2^122"),  # sums of the FFTs beyond float32's 3.4e38
+        pytest.param(np.float32, -100, id="float32-2^-100"),
+        pytest.param(np.float64, 1018, id="float64-2^1018"),
+        pytest.param(np.float64, -1000, id="float64-2^-1000"),
+        pytest.param(np.float32, 3, id="float32-2^3"),
+    ],
+)
+@pytest.mark.parametrize("padding", ["reflect", "periodic"])
+def test_powers_of_two_scale_the_output_to_the_bit(dtype, k, padding, rng):
+    # Every step is exact under a power-of-two scaling, S(2^k x) = 2^k S(x), whatever the dtype's range allows
+    # for x itself: the transform works on signals brought to a peak in [1/2, 1).
+    x = rng.uniform(-1, 1, (3, 16, 16)).astype(dtype)
+    S = transform(2, (16, 16), 8, padding=padding)
+    scaled = S(np.ldexp(x, k))
+    assert scaled.dtype == dtype
+    assert np.isfinite(scaled).all()
+    np.testing.assert_array_equal(scaled, np.ldexp(S(x), k))
+
+
 # --- Batch shapes and dtypes -----------------------------------------------------------------------------
 
 
