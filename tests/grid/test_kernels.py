@@ -11,6 +11,16 @@ from scatter.grid import _kernels
 from scatter.grid._cascade import unit_scales
 from scatter.grid._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
 
+#: (dtype, k) of signals scaled by 2^k near the ends of the dtype's range, for the transforms' tests that
+#: S(2^k x) = 2^k S(x) to the bit.
+EXTREME_POWERS_OF_TWO = [
+    pytest.param(np.float32, 122, id="float32-2^122"),  # sums of the FFTs beyond float32's 3.4e38
+    pytest.param(np.float32, -100, id="float32-2^-100"),
+    pytest.param(np.float64, 1018, id="float64-2^1018"),
+    pytest.param(np.float64, -1000, id="float64-2^-1000"),
+    pytest.param(np.float32, 3, id="float32-2^3"),
+]
+
 
 @pytest.mark.parametrize("n, left, n_out", [(7, 3, 16), (8, 0, 8), (5, 4, 32), (2, 1, 9)])
 def test_reflect_pad_1d_matches_numpy(rng, n, left, n_out):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from scatter import Scattering1D
 from scatter.grid import filter_bank_1d, littlewood_paley_1d, scattering_1d
+from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
 
 BORDER_WARNING = "Signal support is too small to avoid border effects"
 
@@ -624,15 +625,7 @@ def test_global_average_of_single_signal(rng):
     np.testing.assert_allclose(glob, local.mean(axis=-1), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize(
-    "dtype, k",
-    [
-        pytest.param(np.float32, 122, id="float32-2^122"),  # sums of the FFTs beyond float32's 3.4e38
-        pytest.param(np.float32, -100, id="float32-2^-100"),
-        pytest.param(np.float64, 1018, id="float64-2^1018"),
-        pytest.param(np.float64, -1000, id="float64-2^-1000"),
-    ],
-)
+@pytest.mark.parametrize("dtype, k", EXTREME_POWERS_OF_TWO)
 @pytest.mark.parametrize("padding", ["reflect", "periodic"])
 def test_powers_of_two_scale_the_output_to_the_bit(dtype, k, padding, rng):
     """S(2^k x) = 2^k S(x) exactly, near the ends of the dtype's range too, and for S_0 as for S_1, S_2."""

@@ -17,6 +17,7 @@ from scipy import ndimage
 import scatter
 from scatter.grid.filters_2d import filter_bank_2d, littlewood_paley_2d
 from scatter.grid.scattering_2d import scattering_2d
+from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
 
 #: Relative tolerance against Kymatio in float64: Kymatio builds its filters in complex64, so the two agree to
 #: ~1e-7; 1e-5 leaves two orders of magnitude of margin and still catches any wrong filter, path or padding.
@@ -490,16 +491,7 @@ def test_homogeneity_at_extreme_magnitudes(dtype, a, rng):
     assert rel_err(out.astype(np.float64) / a, S(x)) <= tol
 
 
-@pytest.mark.parametrize(
-    "dtype, k",
-    [
-        pytest.param(np.float32, 122, id="float32-2^122"),  # sums of the FFTs beyond float32's 3.4e38
-        pytest.param(np.float32, -100, id="float32-2^-100"),
-        pytest.param(np.float64, 1018, id="float64-2^1018"),
-        pytest.param(np.float64, -1000, id="float64-2^-1000"),
-        pytest.param(np.float32, 3, id="float32-2^3"),
-    ],
-)
+@pytest.mark.parametrize("dtype, k", EXTREME_POWERS_OF_TWO)
 @pytest.mark.parametrize("padding", ["reflect", "periodic"])
 def test_powers_of_two_scale_the_output_to_the_bit(dtype, k, padding, rng):
     # Every step is exact under a power-of-two scaling, S(2^k x) = 2^k S(x), whatever the dtype's range allows
