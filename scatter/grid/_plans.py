@@ -45,7 +45,8 @@ def periodization_plan(h, factor, half, dtype):
         ``weight`` (``dtype``): the weights of the segments' terms, one after the other, each twice (for the
         real and the imaginary part); ``shape``: the full coarse grid; ``half``; ``mirror_from``: the first
         column past the last axis' Nyquist frequency that the plan reads (the axis' length if none), from
-        which :func:`complete_spectrum` must complete the spectra the plan reads. For :func:`apply_plan`.
+        which :func:`complete_spectrum` must complete the spectra the plan reads; ``out_shape``: the shape of
+        one item's output (``shape``, its last axis cut to ``N // 2 + 1`` when ``half``). For :func:`apply_plan`.
     """
     full = h.shape
     coarse = tuple(n // factor for n in full)
@@ -70,6 +71,7 @@ def periodization_plan(h, factor, half, dtype):
         "seg_len": 2 * np.diff(np.append(first, src.size)).astype(np.int64),
         "weight": np.repeat(weight, 2).astype(dtype),
         "shape": coarse,
+        "out_shape": coarse[:-1] + (n_cols,),
         "half": half,
         "mirror_from": int(mirrored.min()) if mirrored.size else full[-1],
     }
@@ -90,9 +92,7 @@ def complete_spectrum(full, readers):
 def apply_plan(spectrum, plan):
     """Run a plan on a batch of full spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``."""
     n_batch = spectrum.shape[0]
-    coarse = plan["shape"]
-    cols = coarse[-1] // 2 + 1 if plan["half"] else coarse[-1]
-    out = np.empty((n_batch, int(np.prod(coarse[:-1], dtype=np.int64)) * cols), spectrum.dtype)
+    out = np.empty((n_batch,) + plan["out_shape"], spectrum.dtype)
     real = out.real.dtype
     _kernels.multiply_periodize(
         spectrum.reshape(n_batch, -1).view(real),
@@ -100,9 +100,9 @@ def apply_plan(spectrum, plan):
         plan["seg_dst"],
         plan["seg_len"],
         plan["weight"],
-        out.view(real),
+        out.reshape(n_batch, -1).view(real),
     )
-    return out.reshape((n_batch,) + coarse[:-1] + (cols,))
+    return out
 
 
 def _window(v, eps):
