@@ -138,6 +138,22 @@ def test_separable_lowpass_samples_the_circular_convolution(rng, shape, factor, 
     np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
 
 
+@pytest.mark.parametrize("n_row_taps", range(1, 10))
+def test_separable_lowpass_with_any_number_of_row_taps(rng, n_row_taps):
+    # Rows are combined four at a time and then one at a time: every remainder, against the sums themselves.
+    u = rng.standard_normal((2, 11, 13))
+    row_src = rng.integers(0, 11, (3, n_row_taps))
+    row_w = rng.standard_normal(n_row_taps)
+    col_src = np.array([0, 5, 12])
+    col_w = rng.standard_normal(4)
+    out = np.empty((2, 3, 3))
+    _kernels.separable_lowpass(u, row_src, row_w, col_src, col_w, out)
+    combined = np.einsum("t,bitc->bic", row_w, u[:, row_src])
+    cols = (col_src[:, None] + np.arange(4)[None, :]) % 13
+    expected = np.einsum("s,biks->bik", col_w, combined[:, :, cols])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_lowpass_plan_keeps_the_taps_a_gaussian_needs():
     # exp(-d^2 / 18) > 1e-13 of the peak exactly when |d| < 3 sqrt(2 ln 1e13) = 23.2: 47 taps per axis.
     plan = lowpass_plan(_gaussian_spectrum((64, 64), 3.0), 2, (0, 0), (32, 32), np.float64)
