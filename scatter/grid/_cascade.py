@@ -61,7 +61,7 @@ class CascadeSteps:
 
     def modulus(self, coarse_spectrum):
         """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`."""
-        z = np.ascontiguousarray(_fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers))
+        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers)
         out = np.empty(z.shape, self.dtype)
         _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))
         return out
