@@ -96,8 +96,8 @@ AdamW 0.05, label smoothing 0.1, dropout 0.25, seed 1               98.20  98.13
 +0.1 to +0.2 on one seed each, at the scale of the spread between seeds and between runs of one seed (the
 pipeline's own seed-0 run before the regularisation gave 98.15 and 98.06), and 6 <-> 9 still 62-66 of the about
 187 NR/R mistakes. Averaging the last two rows' probabilities gives 98.23% and 98.21%; all four rows', 98.39% and
-98.31%. The regularisation costs nothing, so the pipeline keeps it. Training these settings longer does not help either:
-18 epochs instead of 12 (the cosine schedule stretched over them; seed 0, the NR model alone on two torch
+98.31%. The regularisation costs nothing, so the pipeline keeps it. Training these settings longer does not help
+either: 18 epochs instead of 12 (the cosine schedule stretched over them; seed 0, the NR model alone on two torch
 threads, about 245 s per epoch, 74 minutes) gave NR/NR 98.15% and NR/R 98.13%, against the pipeline's 98.12% and
 98.09% at 12 epochs, with 70 of the 187 NR/R mistakes 6 <-> 9.
 
