@@ -10,7 +10,8 @@ scatter
 FFT limit
     Seconds of the FFTs alone that the same call performs, replayed at the same sizes, dtypes and keyword
     arguments, over the same chunks of the batch on the same threads, through the same functions
-    (:mod:`scatter.grid._fft`, ``scipy.fft``): median of ``--repeats`` replays after one warm-up replay.
+    (:mod:`scatter.grid._fft`: ``scipy.fft``, or FFTW with ``--fft fftw``): median of ``--repeats`` replays
+    after one warm-up replay (in which FFTW plans).
 scatter / FFT limit
     The ratio; the issue's target is at most 2.
 FFT-only limit
@@ -26,8 +27,8 @@ that holds :mod:`scatter.grid._fft` sees a recording proxy instead, and every mo
 :func:`scatter.grid._batch.map_chunks` sees a wrapper that notes its arguments (thread count, samples per
 item) and which FFT calls each chunk makes (function, input shape and dtype, keyword arguments). The replay
 then calls :func:`~scatter.grid._batch.map_chunks` with those arguments, and each chunk makes the same FFT
-calls on input arrays allocated (and filled with normal random values) before the timing; outputs are
-allocated by the FFTs as in the transform.
+calls on input arrays allocated (aligned, as the transform's, by :func:`scatter.grid._fft.empty`, and filled
+with normal random values) before the timing; outputs are allocated by the FFTs as in the transform.
 
 In-place inverse FFTs (``ifft_inplace``) are replayed orthonormal instead of normalised by ``1/N``: both
 scale by a constant in the same pass (pocketfft multiplies by the factor whenever it is not 1), but an
@@ -42,7 +43,10 @@ sees none at all.
 Usage::
 
     python benchmarks/fft_limit.py [--workloads W1,W4] [--repeats N] [--quick] [--breakdown]
-                                   [--write-results | --no-write-results]
+                                   [--fft {pocketfft,fftw}] [--write-results | --no-write-results]
+
+``--fft fftw`` measures scatter on FFTW (``fft="fftw"``, the ``scatter-fftw`` row of ``speed.py``) against
+the replay of its FFTW calls, and writes its own section, ``## FFT limit, FFTW (benchmarks/fft_limit.py)``.
 
 Every measurement runs in a fresh process; the table goes to standard output and to the section
 ``## FFT limit (benchmarks/fft_limit.py)`` of ``benchmarks/RESULTS.md`` (other sections are kept).
@@ -72,6 +76,8 @@ TARGET_RATIO = 2.0
 #: FFT functions replayed orthonormal, and those replayed on a fresh copy of their input (see the docstring).
 _INVERSE_INPLACE = {"ifft_inplace"}
 _OVERWRITING = {"irfft"}
+#: The functions of :mod:`scatter.grid._fft` that transform (the others, like ``empty``, are not recorded).
+FFT_FUNCTIONS = {"rfft_full", "ifft_inplace", "irfft"}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -113,7 +119,7 @@ class Recorder:
         class Proxy:
             def __getattr__(self, name):
                 target = getattr(module, name)
-                if not callable(target):
+                if name not in FFT_FUNCTIONS:
                     return target
 
                 def call(x, *args, **kwargs):
@@ -201,7 +207,9 @@ def replay_plan(calls, only=None):
 
 
 def make_buffers(plan, seed):
-    """One input array per distinct (shape, dtype) of ``plan``, filled with standard normal values."""
+    """One aligned input array per distinct (shape, dtype) of ``plan``, filled with standard normal values."""
+    from scatter.grid import _fft
+
     rng = np.random.default_rng(seed)
     buffers = {}
     for _, key, _ in plan:
@@ -210,7 +218,8 @@ def make_buffers(plan, seed):
             values = rng.standard_normal(shape)
             if np.dtype(dtype).kind == "c":
                 values = values + 1j * rng.standard_normal(shape)
-            buffers[key] = np.ascontiguousarray(values.astype(dtype))
+            buffers[key] = _fft.empty(shape, dtype)
+            buffers[key][...] = values
     return buffers
 
 
@@ -239,7 +248,7 @@ def replay(map_args, calls_by_length, only=None):
     functions = {name: getattr(_fft, name) for name in {c.name for calls in calls_by_length.values() for c in calls}}
     # Scratch copies of the inputs of the FFTs that may overwrite them, per chunk.
     scratch = {
-        start: {key: np.empty_like(buffers[key]) for name, key, _ in plan if name in _OVERWRITING}
+        start: {key: _fft.empty(*key) for name, key, _ in plan if name in _OVERWRITING}
         for start, (plan, buffers) in per_chunk.items()
     }
 
@@ -275,10 +284,10 @@ def fft_only(transform, dtype):
     transform._plan_cache[np.dtype(dtype)] = dict(plans, lowpass=[None] * len(plans["lowpass"]))
 
 
-def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False):
+def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False, fft="pocketfft"):
     """Record the FFTs of one transform of the workload's batch (with ``all_fft``, of the FFT-only
-    algorithm) and time their replay."""
-    transform = speed.build_scatter(workload)
+    algorithm) on the FFT library ``fft`` and time their replay."""
+    transform = speed.build_scatter(workload, fft)
     if all_fft:
         fft_only(transform, np.float32)
     transform(speed.make_batch(workload, speed.WARMUP_BATCH, np.float32))
@@ -316,7 +325,7 @@ def summarize_calls(calls_by_length):
 def child_main(job):
     workload = dataclasses.replace(speed.WORKLOADS[job["workload"]], batch=job["batch"])
     result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False),
-                               job.get("all_fft", False))
+                               job.get("all_fft", False), job.get("fft", "pocketfft"))
     _results.print_result(result)
     return 0
 
@@ -332,14 +341,15 @@ def measure_workload(workload, args):
     scatter_runs, fft_runs, all_fft_runs, fft_result, loads = [], [], [], {}, []
     for _ in range(args.rounds):
         loads.append(os.getloadavg()[0])
-        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": "scatter"}
+        implementation = "scatter-fftw" if args.fft == "fftw" else "scatter"
+        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
         job.update(repeats=args.repeats, budget_s=args.budget)
         ours = _results.run_child(Path(speed.__file__).resolve(), job, CHILD_TIMEOUT_S)
         if "error" in ours:
             return {"error": f"scatter: {ours['error']}"}
         scatter_runs += ours["runs_s"]
         job = {"workload": workload.name, "batch": workload.batch, "repeats": args.repeats, "budget_s": args.budget}
-        job["breakdown"] = args.breakdown
+        job.update(breakdown=args.breakdown, fft=args.fft)
         fft_result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S)
         if "error" in fft_result:
             return {"error": f"FFT replay: {fft_result['error']}"}
@@ -389,12 +399,21 @@ def table_rows(workloads, results):
     return rows
 
 
+def v_fftw():
+    return speed.package_version("pyfftw")
+
+
+def section_title(fft):
+    return SECTION_TITLE if fft == "pocketfft" else "## FFT limit, FFTW (benchmarks/fft_limit.py)"
+
+
 def report(workloads, results, args, seconds, load_before):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    library = "scipy.fft" if args.fft == "pocketfft" else f"FFTW through pyFFTW {v_fftw()}, fft=\"fftw\""
     info = speed.machine_info()
     v = info["versions"]
     parts = [
-        SECTION_TITLE,
+        section_title(args.fft),
         "",
         f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/fft_limit.py', *args.argv])}`.",
         "",
@@ -409,7 +428,7 @@ def report(workloads, results, args, seconds, load_before):
         *[f"- {w.name}: {w.describe()}" for w in workloads],
         "",
         "scatter: seconds per call on the whole batch after warm-up (speed.py's measurement, median). FFT limit: "
-        "seconds of the same call's FFTs alone (scatter.grid._fft: scipy.fft; same sizes, "
+        f"seconds of the same call's FFTs alone (scatter.grid._fft: {library}; same sizes, "
         "dtypes and options, same chunks of the batch on the same threads; in-place inverse FFTs replayed "
         "orthonormal), median, each in a fresh process. Target: scatter / FFT limit <= 2. FFT-only limit: the "
         "same for the FFTs of the algorithm with every low pass through FFTs (Kymatio's), which scatter "
@@ -444,6 +463,8 @@ def build_parser():
     parser.add_argument("--budget", type=float, default=60.0, help="stop repeating after this many seconds (default 60)")
     parser.add_argument("--quick", action="store_true", help=f"batches / {speed.QUICK_DIVISOR}, no writing")
     parser.add_argument("--breakdown", action="store_true", help="also time the replay of each FFT function alone")
+    parser.add_argument("--fft", choices=("pocketfft", "fftw"), default="pocketfft",
+                        help="FFT library of scatter's transforms (default pocketfft)")
     return _results.add_output_options(parser, "FFT limit section")
 
 
@@ -481,7 +502,7 @@ def main(argv=None):
     section = report(workloads, results, args, time.perf_counter() - start, load_before)
     print(section)
     if args.write_results if args.write_results is not None else not args.quick:
-        _results.write_section(SECTION_TITLE, section)
+        _results.write_section(section_title(args.fft), section)
         _results.log(f"wrote {_results.RESULTS_PATH}")
     return 0
 

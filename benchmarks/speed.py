@@ -3,21 +3,25 @@
 What it measures
 ----------------
 For each workload (a transform configuration and a float32 batch, order 2) and each implementation
-(``scatter``, ``kymatio-numpy``, and ``kymatio-torch`` on the CPU when torch imports):
+(``scatter``, ``scatter-fftw`` (``fft="fftw"``) when pyFFTW imports, ``kymatio-numpy``, and
+``kymatio-torch`` on the CPU when torch imports):
 
 construction
     Seconds to build the transform object (filter banks).
 warm-up
     Seconds of the first call, on a batch of :data:`WARMUP_BATCH` items. For scatter this is where Numba
     compiles its kernels or loads them from its on-disk cache, and where the periodization plans are built.
+    ``scatter-fftw`` then makes one more untimed call, on the whole batch, in which FFTW plans the FFTs of
+    its shapes (``FFTW_MEASURE``); its seconds follow the warm-up's after a ``+``.
 throughput
     Items per second on the whole batch after warm-up: median (and best) of ``--repeats`` timed calls, or
     of fewer (at least one) once the timed calls have taken ``--budget`` seconds.
 ratio
-    scatter's median throughput divided by the peer's, on the peer's row.
+    scatter's median throughput divided by the peer's, on the peer's row, and scatter-fftw's in the next
+    column.
 max rel err
-    On a small float64 batch, :math:`\\max|s - k| / \\max|k|` between scatter (``s``) and Kymatio's NumPy
-    frontend (``k``), on scatter's row.
+    On a small float64 batch, :math:`\\max|s - k| / \\max|k|` between scatter (``s``, on each backend)
+    and Kymatio's NumPy frontend (``k``), on scatter's rows.
 
 How
 ---
@@ -67,8 +71,9 @@ WARMUP_BATCH = 2
 CHECK_BATCH = 2
 SEED = 20240613
 
-IMPLEMENTATIONS = ("scatter", "kymatio-numpy", "kymatio-torch")
-PEERS = IMPLEMENTATIONS[1:]
+IMPLEMENTATIONS = ("scatter", "scatter-fftw", "kymatio-numpy", "kymatio-torch")
+OURS = IMPLEMENTATIONS[:2]
+PEERS = IMPLEMENTATIONS[2:]
 #: Each child gets this long before it is abandoned (and reported as an error).
 CHILD_TIMEOUT_S = 1800
 #: ``--quick`` divides every batch by this (keeping at least WARMUP_BATCH items).
@@ -136,12 +141,16 @@ def make_batch(workload, n_items, dtype):
     return rng.standard_normal((n_items, *workload.shape)).astype(dtype)
 
 
-def build_scatter(workload):
-    """scatter's transform of the workload, as a callable on NumPy batches."""
+def build_scatter(workload, fft="pocketfft"):
+    """scatter's transform of the workload, as a callable on NumPy batches, on the FFT library ``fft``."""
     import scatter
 
     cls = scatter.Scattering2D if workload.ndim == 2 else scatter.Scattering1D
-    return cls(shape=workload.shape, max_order=2, **workload.params)
+    return cls(shape=workload.shape, max_order=2, fft=fft, **workload.params)
+
+
+def build_scatter_fftw(workload):
+    return build_scatter(workload, "fftw")
 
 
 def _kymatio_arguments(workload):
@@ -175,7 +184,7 @@ def build_kymatio_torch(workload):
     return call
 
 
-BUILDERS = {"scatter": build_scatter, "kymatio-numpy": build_kymatio_numpy, "kymatio-torch": build_kymatio_torch}
+BUILDERS = {"scatter": build_scatter, "scatter-fftw": build_scatter_fftw, "kymatio-numpy": build_kymatio_numpy, "kymatio-torch": build_kymatio_torch}
 
 
 def timed(fn, *args):
@@ -205,11 +214,12 @@ def measure(workload, implementation, repeats, budget_s):
     construct_s, transform = timed(BUILDERS[implementation], workload)
     warmup_s, _ = timed(transform, make_batch(workload, WARMUP_BATCH, np.float32))
     x = make_batch(workload, workload.batch, np.float32)
+    planning_s = timed(transform, x)[0] if implementation == "scatter-fftw" else None
     runs = []
     while len(runs) < repeats and sum(runs) < budget_s:
         runs.append(timed(transform, x)[0])
-    result = {"construct_s": construct_s, "warmup_s": warmup_s, "runs_s": runs}
-    if implementation == "scatter":
+    result = {"construct_s": construct_s, "warmup_s": warmup_s, "runs_s": runs, "planning_s": planning_s}
+    if implementation in OURS:
         result.update(numba_setup(), scatter_workers=transform.workers)
     if implementation == "kymatio-torch":
         import torch
@@ -218,10 +228,10 @@ def measure(workload, implementation, repeats, budget_s):
     return result
 
 
-def check_accuracy(workload):
-    """Max relative error of scatter against Kymatio NumPy on a small float64 batch."""
+def check_accuracy(workload, implementation="scatter"):
+    """Max relative error of scatter (``implementation``) against Kymatio NumPy on a small float64 batch."""
     x = make_batch(workload, CHECK_BATCH, np.float64)
-    ours = np.asarray(build_scatter(workload)(x))
+    ours = np.asarray(BUILDERS[implementation](workload)(x))
     theirs = np.asarray(build_kymatio_numpy(workload)(x))
     if ours.shape != theirs.shape:
         return {"error": f"shape {ours.shape} != Kymatio's {theirs.shape}"}
@@ -234,7 +244,7 @@ def child_main(job):
     if job["kind"] == "time":
         result = measure(workload, job["implementation"], job["repeats"], job["budget_s"])
     else:
-        result = check_accuracy(workload)
+        result = check_accuracy(workload, job.get("implementation", "scatter"))
     _results.print_result(result)
     return 0
 
@@ -268,8 +278,11 @@ def run_workload(workload, implementations, args, log):
         result = run_child(job)
         results[implementation] = {**summarize(result, workload.batch), "load": load}
         log(f"    {short_status(results[implementation], workload.unit)}")
-    log(f"  {workload.name} accuracy check ...")
-    results["check"] = run_child({"kind": "check", "workload": workload.name, "batch": workload.batch})
+    for implementation in OURS:
+        if implementation in implementations:
+            log(f"  {workload.name} accuracy check ({implementation}) ...")
+            job = {"kind": "check", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
+            results[f"check {implementation}"] = run_child(job)
     return results
 
 
@@ -277,9 +290,15 @@ def short_status(result, unit):
     if "error" in result:
         return f"error: {result['error']}"
     return (
-        f"construct {result['construct_s']:.2f} s, warm-up {result['warmup_s']:.2f} s, "
+        f"construct {result['construct_s']:.2f} s, warm-up {warmup(result)} s, "
         f"{format_rate(result['throughput'])} {unit}"
     )
+
+
+def warmup(result):
+    """The warm-up's seconds, and FFTW's planning call's after a ``+``."""
+    text = f"{result['warmup_s']:.3f}"
+    return text + (f" + {result['planning_s']:.3f}" if result.get("planning_s") is not None else "")
 
 
 def read_first(path, prefix):
@@ -305,7 +324,8 @@ def machine_info():
     """Description of the machine and software, without importing the benchmarked packages."""
     mem_kb = read_first("/proc/meminfo", "MemTotal")
     ram = f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB" if mem_kb else "unknown"
-    versions = {name: package_version(name) for name in ("numpy", "scipy", "numba", "kymatio", "torch", "scatter")}
+    names = ("numpy", "scipy", "numba", "pyfftw", "kymatio", "torch", "scatter")
+    versions = {name: package_version(name) for name in names}
     return {
         "cpu": read_first("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
         "cores": os.cpu_count(),
@@ -329,29 +349,31 @@ def table_rows(workloads, results, implementations):
     """Rows of the results table, one per (workload, implementation)."""
     rows = []
     for w in workloads:
-        ours = results[w.name].get("scatter", {})
+        ours = {name: results[w.name].get(name, {}) for name in OURS}
         for implementation in implementations:
             r = results[w.name][implementation]
             if "error" in r:
-                rows.append([w.name, implementation, "", "", f"error: {r['error']}", "", "", "", "", ""])
+                rows.append([w.name, implementation, "", "", f"error: {r['error']}"] + [""] * (len(RESULTS_HEADER) - 5))
                 continue
-            ratio = ""
-            if implementation != "scatter" and "throughput" in ours:
-                ratio = f"{ours['throughput'] / r['throughput']:.2f}x"
-            check = results[w.name]["check"]
+            ratios = [
+                f"{ours[name]['throughput'] / r['throughput']:.2f}x"
+                if implementation in PEERS and "throughput" in ours[name] else ""
+                for name in OURS
+            ]
             err = ""
-            if implementation == "scatter":
+            if implementation in OURS:
+                check = results[w.name].get(f"check {implementation}", {"error": "not run"})
                 err = f"{check['max_rel_err']:.1e}" if "max_rel_err" in check else f"error: {check['error']}"
             rows.append(
                 [
                     w.name,
                     implementation,
                     f"{r['construct_s']:.3f}",
-                    f"{r['warmup_s']:.3f}",
+                    warmup(r),
                     f"{format_rate(r['throughput'])} {w.unit}",
                     f"{format_rate(r['best_throughput'])}",
                     str(len(r["runs_s"])),
-                    ratio,
+                    *ratios,
                     err,
                     f"{r['load']:.1f}",
                 ]
@@ -368,6 +390,7 @@ RESULTS_HEADER = [
     "Best",
     "Runs",
     "scatter / peer",
+    "scatter-fftw / peer",
     "Max rel err vs Kymatio (float64)",
     "Load",
 ]
@@ -435,7 +458,7 @@ def machine_lines(info, numba_info, load_before, load_after, args):
     return [
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
         f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, "
-        f"kymatio {v['kymatio']}, torch {v['torch']}, scatter {v['scatter']}",
+        f"pyfftw {v['pyfftw']}, kymatio {v['kymatio']}, torch {v['torch']}, scatter {v['scatter']}",
         f"- Numba threading layer: {numba_info['numba_threading_layer']}, Numba threads: "
         f"{numba_info.get('numba_threads', 'unknown')}; scatter workers: "
         f"{numba_info.get('scatter_workers', 'unknown')}; torch threads: {numba_info.get('torch_threads', 'not run')}",
@@ -464,9 +487,11 @@ def report(workloads, results, implementations, info, numba_info, loads, args, s
         *[f"- {w.name}: {w.describe()}" for w in workloads],
         "",
         "Construct: building the transform. Warm-up: first call on a batch of "
-        f"{WARMUP_BATCH} (Numba compiles or loads its cache here). Throughput: items per second on the whole "
+        f"{WARMUP_BATCH} (Numba compiles or loads its cache here); for scatter-fftw, + the seconds of an "
+        "untimed first call on the whole batch, where FFTW plans its FFTs. Throughput: items per second on the whole "
         f"batch, median (and best) of the timed calls after warm-up (Runs: how many; fewer than "
-        f"{args.repeats} when they exceeded the budget). scatter / peer: ratio of median throughputs. Max rel "
+        f"{args.repeats} when they exceeded the budget). scatter / peer, scatter-fftw / peer: ratios of median "
+        "throughputs (scatter-fftw: the FFTs by FFTW, `fft=\"fftw\"`). Max rel "
         f"err: max|s - k| / max|k| against Kymatio NumPy on a float64 batch of {CHECK_BATCH}. Load: the "
         "machine's 1-minute load average when the measurement started; it includes this benchmark's previous "
         "measurements, so values up to the core count are expected, and well above it other processes were "
@@ -495,12 +520,16 @@ def select_workloads(args):
 
 
 def select_implementations(args, log):
+    chosen = list(IMPLEMENTATIONS)
+    if importlib.util.find_spec("pyfftw") is None:
+        log('pyFFTW is not installed: scatter-fftw is skipped (pip install -e ".[fftw]" to include it)')
+        chosen.remove("scatter-fftw")
     if args.no_torch:
-        return IMPLEMENTATIONS[:2]
-    if importlib.util.find_spec("torch") is None:
+        chosen.remove("kymatio-torch")
+    elif importlib.util.find_spec("torch") is None:
         log("torch is not installed: Kymatio torch is skipped (install torch==2.13.0 in the venv to include it)")
-        return IMPLEMENTATIONS[:2]
-    return IMPLEMENTATIONS
+        chosen.remove("kymatio-torch")
+    return tuple(chosen)
 
 
 def build_parser():

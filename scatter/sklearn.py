@@ -561,6 +561,9 @@ class Scattering1D(_ScatteringTransformer):
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
         :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
         instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library of the core transform (its ``fft``): ``"fftw"`` is faster, needs the ``fftw`` extra,
+        and its features may differ between batch sizes in the last bits.
 
     Attributes
     ----------
@@ -625,6 +628,7 @@ class Scattering1D(_ScatteringTransformer):
         normalize_eps=1e-6,
         batch_size=256,
         n_jobs=None,
+        fft="pocketfft",
     ):
         self.J = J
         self.shape = shape
@@ -638,6 +642,7 @@ class Scattering1D(_ScatteringTransformer):
         self.normalize_eps = normalize_eps
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.fft = fft
 
     def _fit_shape(self, n_features, sample_shape):
         if self.shape is None:
@@ -649,7 +654,8 @@ class Scattering1D(_ScatteringTransformer):
 
     def _build(self, shape, orientation, n_threads):
         scattering = grid.Scattering1D(
-            self.J, shape, Q=self.Q, T=self.T, max_order=self.max_order, padding=self.padding, workers=n_threads
+            self.J, shape, Q=self.Q, T=self.T, max_order=self.max_order, padding=self.padding, workers=n_threads,
+            fft=self.fft,
         )
         meta = scattering.meta()
         order2, parents = _parent_channels(meta)
@@ -693,6 +699,9 @@ class Scattering2D(_ScatteringTransformer):
         batch runs on ``cpu_count() // n_jobs`` threads of the core transform (its ``workers``), set in
         :meth:`fit`. Under ``joblib.parallel_backend("dask")`` the batches run as tasks on the Dask cluster
         instead, each on one thread. Dask arrays are transformed by Dask itself, one task per chunk.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library of the core transform (its ``fft``): ``"fftw"`` is faster, needs the ``fftw`` extra,
+        and its features may differ between batch sizes in the last bits.
 
     Attributes
     ----------
@@ -776,6 +785,7 @@ class Scattering2D(_ScatteringTransformer):
         normalize_eps=1e-6,
         batch_size=256,
         n_jobs=None,
+        fft="pocketfft",
     ):
         self.J = J
         self.shape = shape
@@ -789,6 +799,7 @@ class Scattering2D(_ScatteringTransformer):
         self.normalize_eps = normalize_eps
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.fft = fft
 
     def _flatten(self, X):
         return _flatten_grids(X)
@@ -803,7 +814,8 @@ class Scattering2D(_ScatteringTransformer):
 
     def _build(self, shape, orientation, n_threads):
         scattering = grid.Scattering2D(
-            self.J, shape, L=self.L, max_order=self.max_order, padding=self.padding, workers=n_threads
+            self.J, shape, L=self.L, max_order=self.max_order, padding=self.padding, workers=n_threads,
+            fft=self.fft,
         )
         meta = scattering.meta()
         J, L = scattering.J, scattering.L

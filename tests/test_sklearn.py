@@ -178,13 +178,27 @@ def test_2d_features_are_the_core_output_flattened(rng, params, dtype, layout):
     "name, params",
     [("Scattering1D", dict(J=3, shape=128, Q=2)), ("Scattering2D", dict(J=2, shape=(16, 12), L=4))],
 )
-def test_drop_in_for_kymatio_sklearn(rng, kymatio_numpy, name, params):
-    """The same call on ``kymatio.sklearn`` and ``scatter.sklearn`` gives the same features."""
+@pytest.mark.parametrize("fft", ["pocketfft", "fftw"])
+def test_drop_in_for_kymatio_sklearn(rng, kymatio_numpy, name, params, fft):
+    """The same call on ``kymatio.sklearn`` and ``scatter.sklearn`` (on either FFT library) gives the same
+    features."""
     kymatio_sklearn = pytest.importorskip("kymatio.sklearn")
+    if fft == "fftw":
+        pytest.importorskip("pyfftw", reason="pyFFTW (the fftw extra) is not installed")
     X = rng.standard_normal((3, int(np.prod(params["shape"]))))
     expected = getattr(kymatio_sklearn, name)(**params).transform(X)
-    got = getattr(scatter.sklearn, name)(**params).fit(X).transform(X)
+    estimator = getattr(scatter.sklearn, name)(**params, fft=fft).fit(X)
+    assert estimator.scattering_.fft == fft
+    got = estimator.transform(X)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("cls", [Scattering1D, Scattering2D])
+def test_unknown_fft_library_is_refused_at_fit(cls, rng):
+    X = rng.standard_normal((2, 256))
+    estimator = cls(J=2, fft="numpy")
+    with pytest.raises(ValueError, match=r"fft must be one of 'pocketfft', 'fftw'; got 'numpy'"):
+        estimator.fit(X)
 
 
 # ---------------------------------------------------------------------------------------------------------

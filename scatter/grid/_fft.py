@@ -1,44 +1,162 @@
-"""The FFTs of the grid transforms, through ``scipy.fft`` (pocketfft).
+"""The FFTs of the grid transforms: ``scipy.fft`` (pocketfft, the default) or FFTW through pyFFTW.
 
 Each function transforms a batch over its last ``ndim`` axes on ``workers`` threads (default 1; the
-transforms pass 1 and parallelise over chunks of the batch instead) and releases the GIL. pocketfft's
-results do not depend on how many signals share a call, so a signal's scattering is the same, to the last
-bit, in any batch or chunk (the Dask path relies on it). ducc0 was measured as well: it took 65-85% of
-pocketfft's time for the 2D transforms of the speed benchmark (10-14% off whole 2D scatterings), but its
-results change in the last bits with the batch (its SIMD lanes span several transforms), so it is not used.
+transforms pass 1 and parallelise over chunks of the batch instead) and releases the GIL. ``backend`` names
+the library (:data:`BACKENDS`):
+
+- ``"pocketfft"``: results do not depend on how many signals share a call, so a signal's scattering is the
+  same, to the last bit, in any batch or chunk (the Dask path relies on it). ducc0 was measured as well: it
+  took 65-85% of pocketfft's time for the 2D transforms of the speed benchmark on one machine and 85-115% on
+  another, but its results change in the last bits with the batch (its SIMD lanes span several
+  transforms), so it is not used.
+- ``"fftw"`` (optional, ``pip install "scatter[fftw]"``; FFTW is GPL-licensed): plans measured by FFTW
+  (``FFTW_MEASURE``) on the first call with each batch shape, then reused; 0.34-0.8x pocketfft's time at
+  the speed benchmark's sizes on aligned buffers (:func:`empty`). The plan FFTW picks depends on the batch
+  shape and on timings, so results agree with pocketfft's to rounding but may differ in the last bits
+  between batch sizes and between processes.
 
 The transforms call these functions through the module (``_fft.rfft_full(...)``, keywords only), which lets
 ``benchmarks/fft_limit.py`` record and replay them.
 """
 
+import collections
+import functools
+import math
+import threading
+
 import numpy as np
 from scipy import fft as sp_fft
+
+#: FFT libraries of the grid transforms.
+BACKENDS = ("pocketfft", "fftw")
+#: Byte alignment of the buffers from :func:`empty` (FFTW's SIMD code needs 32 on AVX, 64 on AVX-512).
+ALIGNMENT = 64
 
 _FORWARD = {1: sp_fft.rfft, 2: sp_fft.rfft2}
 _INVERSE = {1: sp_fft.ifft, 2: sp_fft.ifft2}
 
 
-def rfft_full(u, ndim, workers=1):
+def check_backend(fft):
+    """Validate the ``fft`` parameter of a transform; ``"fftw"`` needs pyFFTW."""
+    if not isinstance(fft, str) or fft not in BACKENDS:
+        raise ValueError(f"fft must be one of {', '.join(map(repr, BACKENDS))}; got {fft!r}")
+    if fft == "fftw":
+        try:
+            import pyfftw  # noqa: F401
+        except ImportError as error:
+            raise ImportError('fft="fftw" needs pyFFTW: pip install "scatter[fftw]"') from error
+    return fft
+
+
+def empty(shape, dtype):
+    """Uninitialised array whose data start on a multiple of :data:`ALIGNMENT` bytes."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def rfft_full(u, ndim, workers=1, backend="pocketfft"):
     """Spectra of the real ``u`` in a buffer of the full spectrum's shape, whose columns ``0 .. N // 2``
     (the half spectrum, :func:`numpy.fft.rfftn` layout, unnormalised) are set and the others are not; for
     :func:`scatter.grid._plans.complete_spectrum`."""
-    half = _FORWARD[ndim](u, workers=workers)
-    full = np.empty(u.shape, half.dtype)
-    full[..., : half.shape[-1]] = half
+    full = empty(u.shape, np.result_type(u.dtype, np.complex64))
+    half = full[..., : u.shape[-1] // 2 + 1]
+    if backend == "fftw":
+        _FFTW_PLANS.run("r2c", u, half, ndim)
+    else:
+        half[...] = _FORWARD[ndim](u, workers=workers)
     return full
 
 
-def ifft_inplace(z, ndim, workers=1, orthonormal=False):
+def ifft_inplace(z, ndim, workers=1, orthonormal=False, backend="pocketfft"):
     """Inverse complex FFT of ``z`` in place, normalised by ``1 / N`` (:func:`numpy.fft.ifftn`), or by
     ``1 / sqrt(N)`` with ``orthonormal`` (for replays that transform one buffer again and again, whose
     values would otherwise shrink into subnormal numbers); returns the result, ``z`` itself."""
+    if backend == "fftw":
+        _FFTW_PLANS.run("c2c", z, z, ndim)
+        z *= _scale(z.shape[-ndim:], orthonormal, z.real.dtype)
+        return z
     return _INVERSE[ndim](z, workers=workers, overwrite_x=True, norm="ortho" if orthonormal else None)
 
 
-def irfft(z, ndim, n_last, workers=1):
+def irfft(z, ndim, n_last, workers=1, backend="pocketfft"):
     """Inverse real FFT of the half spectra ``z`` to signals of ``n_last`` samples on the last axis,
     normalised by ``1 / N`` (:func:`numpy.fft.irfftn`); ``z`` may be overwritten."""
+    if backend == "fftw":
+        out = empty(z.shape[:-1] + (n_last,), z.real.dtype)
+        _FFTW_PLANS.run("c2r", z, out, ndim)
+        out *= _scale(out.shape[-ndim:], False, out.dtype)
+        return out
     if ndim == 1:
         return sp_fft.irfft(z, n=n_last, workers=workers, overwrite_x=True)
     return sp_fft.irfftn(z, s=z.shape[z.ndim - ndim : -1] + (n_last,), axes=tuple(range(-ndim, 0)), workers=workers,
                          overwrite_x=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _scale(shape, orthonormal, dtype):
+    n = math.prod(shape)
+    return dtype.type(1 / math.sqrt(n) if orthonormal else 1 / n)
+
+
+class _PlanPool:
+    """FFTW plans by problem (kind, shapes, strides, dtypes, alignment), made on first use and shared by
+    threads: a thread takes an idle plan of its problem, or makes one (FFTW's wisdom makes repeated
+    problems quick to plan), and gives it back after the transform. At most ``max_problems`` problems are
+    kept, the least recently used dropped first."""
+
+    FLAGS = {"r2c": ("FFTW_MEASURE",), "c2c": ("FFTW_MEASURE", "FFTW_DESTROY_INPUT"),
+             "c2r": ("FFTW_MEASURE", "FFTW_DESTROY_INPUT")}
+
+    def __init__(self, max_problems=256):
+        self.max_problems = max_problems
+        self._idle = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def run(self, kind, a, b, ndim):
+        """Transform ``a`` into ``b`` (the same array for ``"c2c"``: in place), unnormalised."""
+        key = (kind, ndim, a.shape, a.strides, a.dtype, b.shape, b.strides, b.dtype, a is b)
+        try:
+            self._execute(key, kind, a, b, ndim, True)
+        except ValueError:  # pyFFTW refuses arrays less aligned than the plan's
+            self._execute(key + (False,), kind, a, b, ndim, False)
+
+    def _execute(self, key, kind, a, b, ndim, aligned):
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            self._idle.move_to_end(key)
+            plan = idle.pop() if idle else None
+        if plan is None:
+            plan = self._make(kind, a, b, ndim, aligned)
+        try:
+            plan.update_arrays(a, b)
+            plan.execute()
+        finally:
+            with self._lock:
+                self._idle.setdefault(key, []).append(plan)
+                while len(self._idle) > self.max_problems:
+                    self._idle.popitem(last=False)
+
+    def _make(self, kind, a, b, ndim, aligned):
+        import pyfftw
+
+        scratch_a = _scratch_like(a)
+        scratch_b = scratch_a if a is b else _scratch_like(b)
+        flags = self.FLAGS[kind] + (() if aligned else ("FFTW_UNALIGNED",))
+        direction = "FFTW_FORWARD" if kind == "r2c" else "FFTW_BACKWARD"
+        return pyfftw.FFTW(scratch_a, scratch_b, axes=tuple(range(-ndim, 0)), direction=direction, flags=flags,
+                           threads=1)
+
+
+def _scratch_like(a):
+    """An aligned array with the shape and strides of ``a`` (positive strides), for planning: FFTW's
+    measurements overwrite it."""
+    extent = sum((n - 1) * s for n, s in zip(a.shape, a.strides)) + a.itemsize
+    raw = empty(extent // a.itemsize + 1, a.dtype)
+    return np.lib.stride_tricks.as_strided(raw, a.shape, a.strides)
+
+
+_FFTW_PLANS = _PlanPool()

@@ -14,7 +14,7 @@ unit-stride multiply-accumulate over real numbers, with no index arrays, which v
 
 import numpy as np
 
-from . import _kernels
+from . import _fft, _kernels
 
 #: Filter values below this fraction of the filter's peak are dropped, by the dtype of the plan's weights.
 #: For the Gaussian-shaped Morlet and low-pass filters, 1e-13 (float64) truncates each filter beyond 7.6
@@ -92,7 +92,7 @@ def complete_spectrum(full, readers):
 def apply_plan(spectrum, plan):
     """Run a plan on a batch of full spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``."""
     n_batch = spectrum.shape[0]
-    out = np.empty((n_batch,) + plan["out_shape"], spectrum.dtype)
+    out = _fft.empty((n_batch,) + plan["out_shape"], spectrum.dtype)
     real = out.real.dtype
     _kernels.multiply_periodize(
         spectrum.reshape(n_batch, -1).view(real),

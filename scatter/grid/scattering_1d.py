@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _kernels
+from . import _fft, _kernels
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
@@ -69,7 +69,7 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0)):
     return plans
 
 
-def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None):
+def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None, fft="pocketfft"):
     r"""1D scattering of a batch of signals over a precomputed filter bank.
 
     Parameters
@@ -87,6 +87,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         Threads of the FFTs.
     plans : dict, optional
         :func:`plans_1d` of the bank for ``x.dtype``, when the caller keeps them between calls.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library; see the class's ``fft``.
 
     Returns
     -------
@@ -124,7 +126,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     if n_batch == 0:
         return out
     if left or right:
-        padded = np.empty((n_batch, n_padded), x.dtype)
+        padded = _fft.empty((n_batch, n_padded), x.dtype)
         _kernels.reflect_pad_1d(x, left, padded)
     else:
         padded = x
@@ -133,7 +135,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     if plans is None:
         plans = plans_1d(bank, max_order, x.dtype, padding)
 
-    steps = CascadeSteps(1, plans, out, (slice(start, stop),), x.dtype, workers)
+    steps = CascadeSteps(1, plans, out, (slice(start, stop),), x.dtype, workers, fft)
     spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
@@ -193,6 +195,12 @@ class Scattering1D:
         Kymatio's mirror padding to a power of two, or none (periodic; needs ``N`` a power of two).
     workers : int, optional
         Threads; the batch is split into chunks that run in parallel. Defaults to the number of CPUs.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library. ``"pocketfft"`` (``scipy.fft``) gives every signal the same output, to the last bit,
+        in any batch. ``"fftw"`` (optional, ``pip install "scatter[fftw]"``, GPL-licensed FFTW) is faster
+        (see ``benchmarks/RESULTS.md``) but plans its FFTs on the first call with each batch shape (up to
+        seconds for long 1D signals), and its outputs may differ from one batch size or process to another
+        in the last bits (they agree with pocketfft's to rounding).
 
     Notes
     -----
@@ -209,7 +217,8 @@ class Scattering1D:
     """
 
     def __init__(
-        self, J, shape, Q=1, T=None, max_order=2, average="local", out_type="array", padding="reflect", workers=None
+        self, J, shape, Q=1, T=None, max_order=2, average="local", out_type="array", padding="reflect", workers=None,
+        fft="pocketfft",
     ):
         (N,) = self.shape = check_shape(shape, "shape", 1)
         self.J = check_int(J, "J", min_value=1)
@@ -222,6 +231,7 @@ class Scattering1D:
         self.out_type = check_choice(out_type, "out_type", _OUT_TYPES)
         self.padding = check_choice(padding, "padding", _PADDINGS)
         self.workers = os.cpu_count() if workers is None else check_int(workers, "workers", min_value=1)
+        self.fft = _fft.check_backend(fft)
         if self.padding == "reflect":
             n_padded, left, right = padding_1d(N, self.T)
             if max(left, right) >= N:
@@ -292,7 +302,7 @@ class Scattering1D:
         padding = (self.pad_left, self.pad_right)
 
         def transform(chunk):
-            return scattering_1d(chunk, self.filters, self.max_order, padding, 1, plans)
+            return scattering_1d(chunk, self.filters, self.max_order, padding, 1, plans, self.fft)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
         map_chunks(transform, flat, S, self.workers, self.filters["N"])
@@ -307,5 +317,5 @@ class Scattering1D:
     def __repr__(self):
         return (
             f"Scattering1D(J={self.J}, shape={self.shape}, Q={self.Q}, T={self.T}, max_order={self.max_order}, "
-            f"average={self.average!r}, out_type={self.out_type!r}, padding={self.padding!r})"
+            f"average={self.average!r}, out_type={self.out_type!r}, padding={self.padding!r}, fft={self.fft!r})"
         )

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _kernels
+from . import _fft, _kernels
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
@@ -62,7 +62,7 @@ def plans_2d(bank, max_order, dtype, crop=0):
     return plans
 
 
-def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=None):
+def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=None, fft="pocketfft"):
     r"""2D scattering of a batch of images over a precomputed filter bank.
 
     Parameters
@@ -81,6 +81,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         Threads of the FFTs.
     plans : dict, optional
         :func:`plans_2d` of the bank for ``x.dtype``, when the caller keeps them between calls.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library; see the class's ``fft``.
 
     Returns
     -------
@@ -111,7 +113,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     n_batch, M, N = x.shape
     if padding == "reflect":
         top, left = (Mp - M) // 2, (Np - N) // 2
-        padded = np.empty((n_batch, Mp, Np), x.dtype)
+        padded = _fft.empty((n_batch, Mp, Np), x.dtype)
         _kernels.reflect_pad_2d(x, top, left, padded)
     else:
         padded = x
@@ -126,7 +128,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     if plans is None:
         plans = plans_2d(bank, max_order, x.dtype, crop)
 
-    steps = CascadeSteps(2, plans, out, (slice(crop, crop + m_out), slice(crop, crop + n_out)), x.dtype, workers)
+    steps = CascadeSteps(2, plans, out, (slice(crop, crop + m_out), slice(crop, crop + n_out)), x.dtype, workers,
+                          fft)
     spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
@@ -173,6 +176,12 @@ class Scattering2D:
         Kymatio's mirror padding, or none (periodic boundary; needs ``M`` and ``N`` divisible by ``2^J``).
     workers : int, optional
         Threads; the batch is split into chunks that run in parallel. Defaults to the number of CPUs.
+    fft : {"pocketfft", "fftw"}, default "pocketfft"
+        FFT library. ``"pocketfft"`` (``scipy.fft``) gives every signal the same output, to the last bit,
+        in any batch. ``"fftw"`` (optional, ``pip install "scatter[fftw]"``, GPL-licensed FFTW) is faster
+        (see ``benchmarks/RESULTS.md``) but plans its FFTs on the first call with each batch shape (up to
+        seconds for long 1D signals), and its outputs may differ from one batch size or process to another
+        in the last bits (they agree with pocketfft's to rounding).
 
     Notes
     -----
@@ -189,7 +198,8 @@ class Scattering2D:
     (5, 81, 8, 8)
     """
 
-    def __init__(self, J, shape, L=8, max_order=2, out_type="array", padding="reflect", workers=None):
+    def __init__(self, J, shape, L=8, max_order=2, out_type="array", padding="reflect", workers=None,
+                 fft="pocketfft"):
         self.shape = check_shape(shape, "shape", 2)
         self.J = check_int(J, "J", min_value=1)
         limit = min(self.shape)
@@ -206,6 +216,7 @@ class Scattering2D:
                 f"padding='periodic' needs a shape divisible by 2^J = {2 ** self.J}; got shape {self.shape}"
             )
         self.workers = os.cpu_count() if workers is None else check_int(workers, "workers", min_value=1)
+        self.fft = _fft.check_backend(fft)
         grid = padded_shape_2d(self.shape, self.J) if self.padding == "reflect" else self.shape
         self.filters = filter_bank_2d(*grid, self.J, self.L)
         self._plan_cache = {}
@@ -259,7 +270,7 @@ class Scattering2D:
         plans = self._plans(x.dtype)
 
         def transform(chunk):
-            return scattering_2d(chunk, self.filters, self.max_order, self.padding, 1, plans)
+            return scattering_2d(chunk, self.filters, self.max_order, self.padding, 1, plans, self.fft)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
         map_chunks(transform, flat, S, self.workers, int(np.prod(self.filters["shape"])))
@@ -271,5 +282,5 @@ class Scattering2D:
     def __repr__(self):
         return (
             f"Scattering2D(J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}, "
-            f"out_type={self.out_type!r}, padding={self.padding!r})"
+            f"out_type={self.out_type!r}, padding={self.padding!r}, fft={self.fft!r})"
         )

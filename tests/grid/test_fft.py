@@ -1,0 +1,179 @@
+"""Tests of the grid transforms' FFTs (``scatter.grid._fft``) and of the transforms on FFTW (``fft="fftw"``).
+
+Oracles: ``numpy.fft`` (its own pocketfft build, independent of ``scipy.fft`` and of FFTW) for the
+functions, Kymatio 0.3.0 for the transforms.
+"""
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import scatter
+from scatter.grid import _fft
+
+pyfftw = pytest.importorskip("pyfftw", reason="pyFFTW (the fftw extra) is not installed")
+
+BACKENDS = _fft.BACKENDS
+#: Relative tolerance of one FFT against numpy's in float32 / float64 (a few ulps times log2 N).
+FFT_RTOL = {np.float32: 2e-6, np.float64: 1e-13}
+
+
+def rel_err(actual, expected):
+    return float(np.abs(actual - expected).max() / np.abs(expected).max())
+
+
+def random_complex(rng, shape, dtype):
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (0,), (5, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64, np.complex128])
+def test_empty_is_aligned_and_shaped(shape, dtype):
+    a = _fft.empty(shape, dtype)
+    assert a.shape == shape
+    assert a.dtype == dtype
+    assert a.flags.c_contiguous and a.flags.writeable
+    if a.size:  # an empty array has no data to align
+        assert a.ctypes.data % _fft.ALIGNMENT == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, ndim", [((3, 64), 1), ((4, 45), 1), ((3, 12, 10), 2), ((2, 9, 15), 2)])
+def test_functions_match_numpy(backend, dtype, shape, ndim, rng):
+    complex_dtype = np.result_type(dtype, np.complex64)
+    axes = tuple(range(-ndim, 0))
+    u = rng.standard_normal(shape).astype(dtype)
+    full = _fft.rfft_full(u, ndim=ndim, backend=backend)
+    half = np.fft.rfftn(u.astype(np.float64), axes=axes)
+    assert full.shape == u.shape and full.dtype == complex_dtype
+    assert rel_err(full[..., : half.shape[-1]], half) <= FFT_RTOL[dtype]
+
+    z = random_complex(rng, shape, complex_dtype)
+    expected = np.fft.ifftn(z.astype(np.complex128), axes=axes)
+    got = _fft.ifft_inplace(z, ndim=ndim, backend=backend)
+    assert got is z or np.shares_memory(got, z)
+    assert rel_err(got, expected) <= FFT_RTOL[dtype]
+    z = random_complex(rng, shape, complex_dtype)
+    ortho = np.fft.ifftn(z.astype(np.complex128), axes=axes, norm="ortho")
+    assert rel_err(_fft.ifft_inplace(z, ndim=ndim, orthonormal=True, backend=backend), ortho) <= FFT_RTOL[dtype]
+
+    n_last = shape[-1]
+    spectra = np.fft.rfftn(rng.standard_normal(shape), axes=axes)
+    expected = np.fft.irfftn(spectra, s=shape[len(shape) - ndim :], axes=axes)
+    got = _fft.irfft(spectra.astype(complex_dtype), ndim=ndim, n_last=n_last, backend=backend)
+    assert got.shape == shape and got.dtype == dtype
+    assert rel_err(got, expected) <= FFT_RTOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_fftw_on_unaligned_and_aligned_buffers_alike(dtype, rng):
+    """A buffer one element off the alignment gets a plan of its own (FFTW_UNALIGNED), same values."""
+    shape = (6, 16, 12)
+    values = random_complex(rng, shape, dtype)
+    raw = _fft.empty(values.size + 1, dtype)
+    unaligned = raw[1:].reshape(shape)
+    assert unaligned.ctypes.data % _fft.ALIGNMENT != 0
+    unaligned[...] = values
+    aligned = _fft.empty(shape, dtype)
+    aligned[...] = values
+    expected = np.fft.ifftn(values.astype(np.complex128), axes=(1, 2))
+    for buffer in (aligned, unaligned, aligned):
+        assert rel_err(_fft.ifft_inplace(buffer.copy() if buffer is aligned else buffer, ndim=2, backend="fftw"),
+                       expected) <= FFT_RTOL[np.float32 if dtype == np.complex64 else np.float64]
+
+
+def test_fftw_plans_are_shared_safely_between_threads(rng):
+    """Many threads transforming buffers of one problem at once: each gets its own plan, every result right."""
+    shape = (8, 20, 20)
+    inputs = [random_complex(rng, shape, np.complex128) for _ in range(24)]
+    expected = [np.fft.ifftn(z, axes=(1, 2)) for z in inputs]
+
+    def run(k):
+        z = _fft.empty(shape, np.complex128)
+        z[...] = inputs[k]
+        for _ in range(5):  # forward by hand, inverse by FFTW: the same values each round
+            out = _fft.ifft_inplace(z, ndim=2, backend="fftw")
+            result = out.copy()
+            z[...] = inputs[k]
+        return result
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(run, range(len(inputs))))
+    for got, want in zip(results, expected):
+        assert rel_err(got, want) <= 1e-13
+
+
+def test_fftw_plan_pool_is_bounded(rng):
+    pool = _fft._PlanPool(max_problems=3)
+    for n in range(4, 10):
+        z = random_complex(rng, (2, n), np.complex128)
+        expected = np.fft.ifft(z) * n  # the pool's transforms are unnormalised
+        pool.run("c2c", z, z, 1)
+        assert rel_err(z, expected) <= 1e-13
+    assert len(pool._idle) == 3
+    assert [key[2] for key in pool._idle] == [(2, 7), (2, 8), (2, 9)]
+
+
+@pytest.mark.parametrize("fft", ["mkl", "FFTW", "", None, 1])
+def test_unknown_backend_is_refused(fft):
+    with pytest.raises(ValueError, match=r"fft must be one of 'pocketfft', 'fftw'; got"):
+        scatter.Scattering2D(J=2, shape=(16, 16), fft=fft)
+    with pytest.raises(ValueError, match=r"fft must be one of"):
+        scatter.Scattering1D(J=2, shape=256, fft=fft)
+
+
+def test_fftw_without_pyfftw_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyfftw", None)  # makes "import pyfftw" raise ImportError
+    with pytest.raises(ImportError, match=r'pip install "scatter\[fftw\]"'):
+        scatter.Scattering2D(J=2, shape=(16, 16), fft="fftw")
+    assert scatter.Scattering2D(J=2, shape=(16, 16)).fft == "pocketfft"
+
+
+@pytest.mark.parametrize("shape, J, L, max_order", [((32, 32), 2, 8, 2), ((33, 27), 3, 6, 2), ((20, 20), 1, 4, 1)])
+@pytest.mark.parametrize("padding", ["reflect", "periodic"])
+def test_fftw_2d_matches_kymatio(shape, J, L, max_order, padding, rng, kymatio_numpy):
+    if padding == "periodic":
+        shape = tuple(s - s % 2**J for s in shape)
+    x = rng.standard_normal((3,) + shape)
+    S = scatter.Scattering2D(J, shape, L=L, max_order=max_order, padding=padding, fft="fftw")
+    got = S(x)
+    reference = scatter.Scattering2D(J, shape, L=L, max_order=max_order, padding=padding)(x)
+    assert rel_err(got, reference) <= 1e-12
+    if padding == "reflect":
+        expected = kymatio_numpy.Scattering2D(J=J, shape=shape, L=L, max_order=max_order)(x)
+        assert rel_err(got, expected) <= 1e-5
+    # float32: within float32 rounding of the float64 result.
+    assert rel_err(S(x.astype(np.float32)), reference) <= 1e-5
+
+
+@pytest.mark.parametrize("N, J, Q, T", [(1024, 6, 8, None), (777, 4, (4, 2), 16), (4096, 8, 1, None)])
+def test_fftw_1d_matches_kymatio(N, J, Q, T, rng, kymatio_numpy):
+    x = rng.standard_normal((3, N))
+    S = scatter.Scattering1D(J, N, Q=Q, T=T, fft="fftw")
+    got = S(x)
+    reference = scatter.Scattering1D(J, N, Q=Q, T=T)(x)
+    assert rel_err(got, reference) <= 1e-12
+    expected = kymatio_numpy.Scattering1D(J=J, shape=N, Q=Q, T=T)(x)
+    assert rel_err(got, expected) <= 1e-5
+    assert rel_err(S(x.astype(np.float32)), reference) <= 1e-5
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_fftw_results_agree_across_batches_and_threads(workers, rng):
+    """A signal's scattering on FFTW depends on its batch only through rounding (pocketfft's: not at all)."""
+    x = rng.standard_normal((7, 40, 36)).astype(np.float32)
+    S = scatter.Scattering2D(J=2, shape=(40, 36), L=4, workers=workers, fft="fftw")
+    whole = S(x)
+    for k in range(len(x)):
+        assert rel_err(S(x[k]), whole[k]) <= 1e-5
+    assert rel_err(S(x[2:5]), whole[2:5]) <= 1e-5
+
+
+@pytest.mark.parametrize("cls, kwargs", [(scatter.Scattering2D, {"J": 2, "shape": (16, 16)}),
+                                          (scatter.Scattering1D, {"J": 3, "shape": 256})])
+def test_repr_names_the_backend(cls, kwargs):
+    assert "fft='fftw'" in repr(cls(fft="fftw", **kwargs))
+    assert "fft='pocketfft'" in repr(cls(**kwargs))
