@@ -28,9 +28,7 @@ def to_unit_scale(x, padded):
     scales = unit_scales(x)
     per_item = scales.reshape((-1,) + (1,) * (x.ndim - 1))
     if padded is x:
-        padded = _fft.empty(x.shape, x.dtype)
-        np.multiply(x, per_item, out=padded)
-        return padded, scales
+        return x * per_item, scales
     padded *= per_item
     return padded, scales
 
@@ -58,6 +56,7 @@ class CascadeSteps:
     def __init__(self, ndim, plans, out, window, dtype, workers, fft="pocketfft"):
         self.ndim, self.plans, self.out, self.window = ndim, plans, out, window
         self.dtype, self.workers, self.fft = dtype, workers, fft
+        self.empty = _fft.allocator(fft)
 
     def spectrum(self, u, readers):
         """Full spectra of the real ``u``, completed for the plans ``readers``."""
@@ -66,15 +65,15 @@ class CascadeSteps:
     def modulus(self, coarse_spectrum):
         """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`."""
         z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, backend=self.fft)
-        out = _fft.empty(z.shape, self.dtype)
+        out = self.empty(z.shape, self.dtype)
         _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))
         return out
 
     def lowpass(self, full, level, channel):
         """Channel ``channel`` from full spectra at resolution ``level``: product with the low pass, inverse FFT."""
         plan = self.plans["phi"][level]
-        s = _fft.irfft(apply_plan(full, plan), ndim=self.ndim, n_last=plan["shape"][-1], workers=self.workers,
-                       backend=self.fft)
+        coarse = apply_plan(full, plan, self.empty)
+        s = _fft.irfft(coarse, ndim=self.ndim, n_last=plan["shape"][-1], workers=self.workers, backend=self.fft)
         self.out[:, channel] = s[(slice(None),) + self.window]
 
     def last_lowpass(self, u, level, channel):

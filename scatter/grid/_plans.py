@@ -14,7 +14,7 @@ unit-stride multiply-accumulate over real numbers, with no index arrays, which v
 
 import numpy as np
 
-from . import _fft, _kernels
+from . import _kernels
 
 #: Filter values below this fraction of the filter's peak are dropped, by the dtype of the plan's weights.
 #: For the Gaussian-shaped Morlet and low-pass filters, 1e-13 (float64) truncates each filter beyond 7.6
@@ -89,10 +89,11 @@ def complete_spectrum(full, readers):
     return full
 
 
-def apply_plan(spectrum, plan):
-    """Run a plan on a batch of full spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``."""
+def apply_plan(spectrum, plan, empty=np.empty):
+    """Run a plan on a batch of full spectra ``(B, ...)``; returns the coarse spectra ``(B, ...)``, in an
+    array from ``empty`` (:func:`scatter.grid._fft.allocator`)."""
     n_batch = spectrum.shape[0]
-    out = _fft.empty((n_batch,) + plan["out_shape"], spectrum.dtype)
+    out = empty((n_batch,) + plan["out_shape"], spectrum.dtype)
     real = out.real.dtype
     _kernels.multiply_periodize(
         spectrum.reshape(n_batch, -1).view(real),

@@ -126,7 +126,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     if n_batch == 0:
         return out
     if left or right:
-        padded = _fft.empty((n_batch, n_padded), x.dtype)
+        padded = _fft.allocator(fft)((n_batch, n_padded), x.dtype)
         _kernels.reflect_pad_1d(x, left, padded)
     else:
         padded = x
@@ -145,7 +145,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     for n1, p1 in enumerate(psi1):
         k1 = min(p1["j"], log2_T)
         later = [n2 for n2, p2 in enumerate(psi2) if p2["j"] > p1["j"]] if max_order >= 2 else []
-        u1 = modulus(apply_plan(u0, plans["psi1"][n1]))
+        u1 = modulus(apply_plan(u0, plans["psi1"][n1], steps.empty))
         if not later:
             last_lowpass(u1, k1, 1 + n1)
             continue
@@ -153,7 +153,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         lowpass(u1, k1, 1 + n1)
         for n2 in later:
             k2 = min(psi2[n2]["j"], log2_T) - k1
-            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, k1])), k1 + k2, channel2)
+            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, k1], steps.empty)), k1 + k2, channel2)
             channel2 += 1
     out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out

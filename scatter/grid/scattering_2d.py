@@ -113,7 +113,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     n_batch, M, N = x.shape
     if padding == "reflect":
         top, left = (Mp - M) // 2, (Np - N) // 2
-        padded = _fft.empty((n_batch, Mp, Np), x.dtype)
+        padded = _fft.allocator(fft)((n_batch, Mp, Np), x.dtype)
         _kernels.reflect_pad_2d(x, top, left, padded)
     else:
         padded = x
@@ -140,7 +140,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     for n1, psi1 in enumerate(psi):
         j1 = psi1["j"]
         later = [n2 for n2, psi2 in enumerate(psi) if psi2["j"] > j1] if max_order >= 2 else []
-        u1 = modulus(apply_plan(u0, plans["psi1"][n1]))
+        u1 = modulus(apply_plan(u0, plans["psi1"][n1], steps.empty))
         if not later:
             last_lowpass(u1, j1, 1 + n1)
             continue
@@ -148,7 +148,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         lowpass(u1, j1, 1 + n1)
         for n2 in later:
             j2 = psi[n2]["j"]
-            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, j1])), j2, channel2)
+            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, j1], steps.empty)), j2, channel2)
             channel2 += 1
     out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out
