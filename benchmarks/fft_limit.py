@@ -139,20 +139,20 @@ class Recorder:
     def map_chunks_wrapper(self, real_map_chunks):
         recorder = self
 
-        def map_chunks(transform, x, out, n_threads, samples_per_item):
+        def map_chunks(transform, x, out, n_threads, samples_per_item, **options):
             with recorder.lock:
-                recorder.map_calls.append((x.shape[0], n_threads, samples_per_item))
+                recorder.map_calls.append((x.shape[0], n_threads, samples_per_item, tuple(sorted(options.items()))))
 
-            def recorded(chunk):
+            def recorded(chunk, *args):
                 recorder.local.calls = []
                 try:
-                    return transform(chunk)
+                    return transform(chunk, *args)
                 finally:
                     with recorder.lock:
                         recorder.chunks.append((len(chunk), recorder.local.calls))
                     recorder.local.calls = None
 
-            return real_map_chunks(recorded, x, out, n_threads, samples_per_item)
+            return real_map_chunks(recorded, x, out, n_threads, samples_per_item, **options)
 
         return map_chunks
 
@@ -228,18 +228,19 @@ def replay(map_args, calls_by_length, only=None):
     from scatter.grid import _fft
     from scatter.grid._batch import map_chunks
 
-    n_items, n_threads, samples_per_item = map_args
+    n_items, n_threads, samples_per_item, options = map_args
+    options = dict(options)
     index = np.arange(n_items)
     sink = np.zeros(n_items)
     # Chunk boundaries are those map_chunks makes; each chunk (identified by its first index) gets its own
     # buffers, since chunks run at the same time. A dry run over the indices collects the boundaries.
     starts = {}
 
-    def collect(chunk):
+    def collect(chunk, *workers):
         starts[int(chunk[0])] = len(chunk)
         return 0.0
 
-    map_chunks(collect, index, sink, n_threads, samples_per_item)
+    map_chunks(collect, index, sink, n_threads, samples_per_item, **options)
     per_chunk = {}
     for start, length in starts.items():
         plan = replay_plan(calls_by_length[length], only)
@@ -252,7 +253,7 @@ def replay(map_args, calls_by_length, only=None):
         for start, (plan, buffers) in per_chunk.items()
     }
 
-    def run_chunk(chunk):
+    def run_chunk(chunk, *workers):  # the FFT calls carry their recorded workers
         plan, buffers = per_chunk[int(chunk[0])]
         copies = scratch[int(chunk[0])]
         for name, key, kwargs in plan:
@@ -264,7 +265,7 @@ def replay(map_args, calls_by_length, only=None):
         return 0.0
 
     def run():
-        map_chunks(run_chunk, index, sink, n_threads, samples_per_item)
+        map_chunks(run_chunk, index, sink, n_threads, samples_per_item, **options)
 
     return run, n_bytes
 
@@ -298,7 +299,8 @@ def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False, fft
     run()  # warm-up: FFT plans, first touch of the buffers
     result = {
         "runs_s": timed_runs(run, repeats, budget_s),
-        "map_chunks": {"n_items": map_args[0], "n_threads": map_args[1], "samples_per_item": map_args[2]},
+        "map_chunks": {"n_items": map_args[0], "n_threads": map_args[1], "samples_per_item": map_args[2],
+                       **dict(map_args[3])},
         "chunks": {str(k): len(v) for k, v in sorted(calls_by_length.items())},
         "buffer_bytes": n_bytes,
         "calls": summarize_calls(calls_by_length),
@@ -374,6 +376,12 @@ def _count_calls(calls):
     return ", ".join(f"{sum(int(s.split(' x ')[0]) for s in v)} ({k} items)" for k, v in calls.items())
 
 
+def _inner_limit():
+    from scatter.grid._batch import MAX_INNER_THREADS_SAMPLES
+
+    return MAX_INNER_THREADS_SAMPLES
+
+
 def table_rows(workloads, results):
     rows = []
     for w in workloads:
@@ -392,7 +400,9 @@ def table_rows(workloads, results):
                 f"{r['all_fft_s']:.4f}",
                 f"{r['all_fft_ratio']:.2f}",
                 f"{_count_calls(r['calls'])} ({_count_calls(r['all_fft_calls'])})",
-                f"{mc['n_items']} items on {mc['n_threads']} threads",
+                f"{mc['n_items']} items on {mc['n_threads']} threads"
+                + (" (inside the FFTs)" if mc.get("inner_threads") and len(r["chunks"]) == 1
+                   and mc["n_items"] * mc["samples_per_item"] <= _inner_limit() else ""),
                 f"{r['load']:.1f}",
             ]
         )

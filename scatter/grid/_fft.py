@@ -1,8 +1,9 @@
 """The FFTs of the grid transforms: ``scipy.fft`` (pocketfft, the default) or FFTW through pyFFTW.
 
 Each function transforms a batch over its last ``ndim`` axes on ``workers`` threads (default 1; the
-transforms pass 1 and parallelise over chunks of the batch instead) and releases the GIL. ``backend`` names
-the library (:data:`BACKENDS`):
+transforms pass 1 and parallelise over chunks of the batch instead, except for small batches on FFTW,
+:data:`scatter.grid._batch.MAX_INNER_THREADS_SAMPLES`) and releases the GIL. ``backend`` names the library
+(:data:`BACKENDS`):
 
 - ``"pocketfft"``: results do not depend on how many signals share a call, so a signal's scattering is the
   same, to the last bit, in any batch or chunk (the Dask path relies on it). ducc0 was measured as well: it
@@ -70,7 +71,7 @@ def rfft_full(u, ndim, workers=1, backend="pocketfft"):
     :func:`scatter.grid._plans.complete_spectrum`."""
     if backend == "fftw":
         full = empty(u.shape, np.result_type(u.dtype, np.complex64))
-        _FFTW_PLANS.run("r2c", u, full[..., : u.shape[-1] // 2 + 1], ndim)
+        _FFTW_PLANS.run("r2c", u, full[..., : u.shape[-1] // 2 + 1], ndim, workers)
         return full
     half = _FORWARD[ndim](u, workers=workers)
     full = np.empty(u.shape, half.dtype)
@@ -83,7 +84,7 @@ def ifft_inplace(z, ndim, workers=1, orthonormal=False, backend="pocketfft"):
     ``1 / sqrt(N)`` with ``orthonormal`` (for replays that transform one buffer again and again, whose
     values would otherwise shrink into subnormal numbers); returns the result, ``z`` itself."""
     if backend == "fftw":
-        _FFTW_PLANS.run("c2c", z, z, ndim)
+        _FFTW_PLANS.run("c2c", z, z, ndim, workers)
         z *= _scale(z.shape[-ndim:], orthonormal, z.real.dtype)
         return z
     return _INVERSE[ndim](z, workers=workers, overwrite_x=True, norm="ortho" if orthonormal else None)
@@ -94,7 +95,7 @@ def irfft(z, ndim, n_last, workers=1, backend="pocketfft"):
     normalised by ``1 / N`` (:func:`numpy.fft.irfftn`); ``z`` may be overwritten."""
     if backend == "fftw":
         out = empty(z.shape[:-1] + (n_last,), z.real.dtype)
-        _FFTW_PLANS.run("c2r", z, out, ndim)
+        _FFTW_PLANS.run("c2r", z, out, ndim, workers)
         out *= _scale(out.shape[-ndim:], False, out.dtype)
         return out
     if ndim == 1:
@@ -123,21 +124,23 @@ class _PlanPool:
         self._idle = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def run(self, kind, a, b, ndim):
-        """Transform ``a`` into ``b`` (the same array for ``"c2c"``: in place), unnormalised."""
-        key = (kind, ndim, a.shape, a.strides, a.dtype, b.shape, b.strides, b.dtype, a is b)
+    def run(self, kind, a, b, ndim, threads=1):
+        """Transform ``a`` into ``b`` (the same array for ``"c2c"``: in place), unnormalised, on FFTW's
+        ``threads`` (None: 1)."""
+        threads = threads or 1
+        key = (kind, ndim, a.shape, a.strides, a.dtype, b.shape, b.strides, b.dtype, a is b, threads)
         try:
-            self._execute(key, kind, a, b, ndim, True)
+            self._execute(key, kind, a, b, ndim, threads, True)
         except ValueError:  # pyFFTW refuses arrays less aligned than the plan's
-            self._execute(key + (False,), kind, a, b, ndim, False)
+            self._execute(key + (False,), kind, a, b, ndim, threads, False)
 
-    def _execute(self, key, kind, a, b, ndim, aligned):
+    def _execute(self, key, kind, a, b, ndim, threads, aligned):
         with self._lock:
             idle = self._idle.setdefault(key, [])
             self._idle.move_to_end(key)
             plan = idle.pop() if idle else None
         if plan is None:
-            plan = self._make(kind, a, b, ndim, aligned)
+            plan = self._make(kind, a, b, ndim, threads, aligned)
         try:
             plan.update_arrays(a, b)
             plan.execute()
@@ -147,7 +150,7 @@ class _PlanPool:
                 while len(self._idle) > self.max_problems:
                     self._idle.popitem(last=False)
 
-    def _make(self, kind, a, b, ndim, aligned):
+    def _make(self, kind, a, b, ndim, threads, aligned):
         import pyfftw
 
         scratch_a = _scratch_like(a)
@@ -155,7 +158,7 @@ class _PlanPool:
         flags = self.FLAGS[kind] + (() if aligned else ("FFTW_UNALIGNED",))
         direction = "FFTW_FORWARD" if kind == "r2c" else "FFTW_BACKWARD"
         return pyfftw.FFTW(scratch_a, scratch_b, axes=tuple(range(-ndim, 0)), direction=direction, flags=flags,
-                           threads=1)
+                           threads=threads)
 
 
 def _scratch_like(a):

@@ -301,11 +301,11 @@ class Scattering1D:
         plans = self._plans(x.dtype)
         padding = (self.pad_left, self.pad_right)
 
-        def transform(chunk):
-            return scattering_1d(chunk, self.filters, self.max_order, padding, 1, plans, self.fft)
+        def transform(chunk, workers=1):
+            return scattering_1d(chunk, self.filters, self.max_order, padding, workers, plans, self.fft)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
-        map_chunks(transform, flat, S, self.workers, self.filters["N"])
+        map_chunks(transform, flat, S, self.workers, self.filters["N"], inner_threads=self.fft == "fftw")
         if self.average == "global":
             S = S.mean(axis=-1)
         S = S.reshape(batch_shape + S.shape[1:])

@@ -269,11 +269,12 @@ class Scattering2D:
         flat = x.reshape((-1,) + self.shape)
         plans = self._plans(x.dtype)
 
-        def transform(chunk):
-            return scattering_2d(chunk, self.filters, self.max_order, self.padding, 1, plans, self.fft)
+        def transform(chunk, workers=1):
+            return scattering_2d(chunk, self.filters, self.max_order, self.padding, workers, plans, self.fft)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
-        map_chunks(transform, flat, S, self.workers, int(np.prod(self.filters["shape"])))
+        map_chunks(transform, flat, S, self.workers, int(np.prod(self.filters["shape"])),
+                   inner_threads=self.fft == "fftw")
         S = S.reshape(batch_shape + S.shape[1:])
         return structure_output(S, self.meta, self.out_type, -3, ("j", "theta"))
 

@@ -38,3 +38,27 @@ def test_w4_like_batch_splits_evenly_over_two_threads():
     sizes = []
     _batch.map_chunks(lambda c: sizes.append(len(c)) or c, np.zeros(96), np.zeros(96), 2, 240 * 240)
     assert sorted(sizes) == [16] * 6
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("n_items, samples_per_item", [(32, 8192), (7, 1), (1, 1 << 18), (33, 8192), (2, 1 << 18)])
+def test_small_batches_run_whole_with_threads_inside(n_threads, n_items, samples_per_item):
+    """``inner_threads``: a batch of at most MAX_INNER_THREADS_SAMPLES samples is one call given the
+    threads; a larger one (or one thread) is chunked as without it."""
+    x = np.arange(n_items, dtype=np.float64)
+    calls = []
+
+    def transform(chunk, workers=1):
+        calls.append((len(chunk), workers))
+        return 3 * chunk
+
+    out = _batch.map_chunks(transform, x, np.empty_like(x), n_threads, samples_per_item, inner_threads=True)
+    np.testing.assert_array_equal(out, 3 * x)
+    small = n_items * samples_per_item <= _batch.MAX_INNER_THREADS_SAMPLES
+    if small and n_threads > 1:
+        assert calls == [(n_items, n_threads)]
+    else:
+        chunked = []
+        _batch.map_chunks(lambda c: chunked.append(len(c)) or c, x, np.empty_like(x), n_threads, samples_per_item)
+        assert sorted(calls) == sorted((n, 1) for n in chunked)
+    assert _batch.MAX_INNER_THREADS_SAMPLES == 1 << 18  # W5's 32 x 8192 samples run whole

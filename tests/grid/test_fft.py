@@ -177,3 +177,13 @@ def test_fftw_results_agree_across_batches_and_threads(workers, rng):
 def test_repr_names_the_backend(cls, kwargs):
     assert "fft='fftw'" in repr(cls(fft="fftw", **kwargs))
     assert "fft='pocketfft'" in repr(cls(**kwargs))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fftw_small_batches_with_threads_inside_the_ffts(workers, rng, kymatio_numpy):
+    """A batch small enough to run whole (FFTW on ``workers`` threads) gives Kymatio's values."""
+    x = rng.standard_normal((4, 1024))
+    S = scatter.Scattering1D(J=6, shape=1024, Q=8, workers=workers, fft="fftw")
+    expected = kymatio_numpy.Scattering1D(J=6, shape=1024, Q=8)(x)
+    assert rel_err(S(x), expected) <= 1e-5
+    assert rel_err(S(x.astype(np.float32)), expected) <= 1e-4
