@@ -63,8 +63,10 @@ class CascadeSteps:
         return complete_spectrum(_fft.rfft_full(u, ndim=self.ndim, workers=self.workers, backend=self.fft), readers)
 
     def modulus(self, coarse_spectrum):
-        """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`."""
-        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, backend=self.fft)
+        """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`; on
+        FFTW the plans that made ``X`` carry the ``1 / N`` of the inverse FFT (``plans_*d(..., fft="fftw")``)."""
+        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, normalised=self.fft != "fftw",
+                              backend=self.fft)
         out = self.empty(z.shape, self.dtype)
         _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))
         return out

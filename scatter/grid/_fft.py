@@ -79,15 +79,19 @@ def rfft_full(u, ndim, workers=1, backend="pocketfft"):
     return full
 
 
-def ifft_inplace(z, ndim, workers=1, orthonormal=False, backend="pocketfft"):
-    """Inverse complex FFT of ``z`` in place, normalised by ``1 / N`` (:func:`numpy.fft.ifftn`), or by
+def ifft_inplace(z, ndim, workers=1, orthonormal=False, normalised=True, backend="pocketfft"):
+    """Inverse complex FFT of ``z`` in place, normalised by ``1 / N`` (:func:`numpy.fft.ifftn`), by
     ``1 / sqrt(N)`` with ``orthonormal`` (for replays that transform one buffer again and again, whose
-    values would otherwise shrink into subnormal numbers); returns the result, ``z`` itself."""
+    values would otherwise shrink into subnormal numbers), or not at all without ``normalised`` (FFTW
+    scales in a pass of its own, which the transforms save by folding ``1 / N`` into the filters); returns
+    the result, ``z`` itself."""
     if backend == "fftw":
         _FFTW_PLANS.run("c2c", z, z, ndim, workers)
-        z *= _scale(z.shape[-ndim:], orthonormal, z.real.dtype)
+        if orthonormal or normalised:
+            z *= _scale(z.shape[-ndim:], orthonormal, z.real.dtype)
         return z
-    return _INVERSE[ndim](z, workers=workers, overwrite_x=True, norm="ortho" if orthonormal else None)
+    norm = "ortho" if orthonormal else ("backward" if normalised else "forward")
+    return _INVERSE[ndim](z, workers=workers, overwrite_x=True, norm=norm)
 
 
 def irfft(z, ndim, n_last, workers=1, backend="pocketfft"):

@@ -12,6 +12,8 @@ stores runs (segments) in units of the real and imaginary parts, and the kernel'
 unit-stride multiply-accumulate over real numbers, with no index arrays, which vectorises.
 """
 
+import math
+
 import numpy as np
 
 from . import _kernels
@@ -23,7 +25,7 @@ from . import _kernels
 SUPPORT_EPS = {np.dtype(np.float64): 1e-13, np.dtype(np.float32): 1e-8}
 
 
-def periodization_plan(h, factor, half, dtype):
+def periodization_plan(h, factor, half, dtype, inverse_norm=False):
     """Plan of ``out[k] = mean over the factor^d aliases q of k of X[q] h[q]`` on a grid ``factor`` times coarser.
 
     Parameters
@@ -36,6 +38,9 @@ def periodization_plan(h, factor, half, dtype):
         Whether the output is a half spectrum (for an inverse real FFT) or a full one.
     dtype : dtype
         Real dtype of the weights.
+    inverse_norm : bool, default False
+        Also divide by the number of points of the coarse grid: the normalisation of the inverse FFT that
+        follows, which then runs unnormalised (FFTW's, which would otherwise scale in a pass of its own).
 
     Returns
     -------
@@ -59,6 +64,8 @@ def periodization_plan(h, factor, half, dtype):
     idx = [i[on_grid] for i in idx]
     dest = [d[on_grid] for d in dest]
     weight = h[tuple(idx)] / factor ** h.ndim
+    if inverse_norm:
+        weight = weight / math.prod(coarse)
     src = np.ravel_multi_index(idx, full)
     dst = np.ravel_multi_index(dest, coarse[:-1] + (n_cols,))
     starts = np.ones(src.size, bool)

@@ -40,20 +40,24 @@ def _output_range(bank, padding):
     return starts[log2_T], ends[log2_T]
 
 
-def plans_1d(bank, max_order, dtype, padding=(0, 0)):
+def plans_1d(bank, max_order, dtype, padding=(0, 0), fft="pocketfft"):
     """Plans of every filter product the 1D transform computes, keyed as the algorithm uses them.
 
     ``"phi"[k]``: low pass at resolution ``k`` down to ``T``; ``"psi1"[n1]``: wavelet ``n1`` down to
     ``2^k1``; ``"psi2"[(n2, k1)]``: wavelet ``n2`` at resolution ``k1`` down to ``2^(k1 + k2)``;
     ``"lowpass"[k]``: the low pass at resolution ``k`` computed in space for the outputs kept with
     ``padding`` (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transform is cheaper.
+    For ``fft="fftw"`` the wavelets' plans carry the normalisation of the inverse FFTs that follow them.
     """
+    norm = fft == "fftw"
     log2_T = bank["phi"]["j"]
     phi = bank["phi"]["levels"]
     start, stop = _output_range(bank, padding)
     plans = {
         "phi": [periodization_plan(phi[k], 1 << (log2_T - k), True, dtype) for k in range(len(phi))],
-        "psi1": [periodization_plan(p["levels"][0], 1 << min(p["j"], log2_T), False, dtype) for p in bank["psi1"]],
+        "psi1": [
+            periodization_plan(p["levels"][0], 1 << min(p["j"], log2_T), False, dtype, norm) for p in bank["psi1"]
+        ],
         "psi2": {},
         "lowpass": [
             lowpass_in_space(phi[k], 1 << (log2_T - k), (start,), (stop - start,), dtype) for k in range(len(phi))
@@ -65,7 +69,7 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0)):
                 k1 = min(p1["j"], log2_T)
                 if p2["j"] > p1["j"] and (n2, k1) not in plans["psi2"]:
                     factor = 1 << (min(p2["j"], log2_T) - k1)
-                    plans["psi2"][n2, k1] = periodization_plan(p2["levels"][k1], factor, False, dtype)
+                    plans["psi2"][n2, k1] = periodization_plan(p2["levels"][k1], factor, False, dtype, norm)
     return plans
 
 
@@ -133,7 +137,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     padded, scales = to_unit_scale(x, padded)
 
     if plans is None:
-        plans = plans_1d(bank, max_order, x.dtype, padding)
+        plans = plans_1d(bank, max_order, x.dtype, padding, fft)
 
     steps = CascadeSteps(1, plans, out, (slice(start, stop),), x.dtype, workers, fft)
     spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
@@ -264,7 +268,8 @@ class Scattering1D:
 
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
-            self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype, (self.pad_left, self.pad_right))
+            padding = (self.pad_left, self.pad_right)
+            self._plan_cache[dtype] = plans_1d(self.filters, self.max_order, dtype, padding, self.fft)
         return self._plan_cache[dtype]
 
     def meta(self):

@@ -37,28 +37,31 @@ def output_border(padding):
     return 1 if padding == "reflect" else 0
 
 
-def plans_2d(bank, max_order, dtype, crop=0):
+def plans_2d(bank, max_order, dtype, crop=0, fft="pocketfft"):
     """Plans of every filter product the 2D transform computes, keyed as the algorithm uses them.
 
     ``"phi"[r]``: low pass at resolution ``r`` down to ``2^J``; ``"psi1"[n1]``: wavelet ``n1`` down to
     ``2^j1``; ``"psi2"[(n2, j1)]``: wavelet ``n2`` at resolution ``j1`` down to ``2^j2``; ``"lowpass"[r]``:
     the low pass at resolution ``r`` computed in space (:func:`~scatter.grid._plans.lowpass_plan`) for the
     outputs kept after cropping ``crop`` pixels (:func:`output_border`) from each side, or ``None`` where the
-    transforms are cheaper.
+    transforms are cheaper. For ``fft="fftw"`` the wavelets' plans carry the normalisation of the inverse FFTs
+    that follow them.
     """
     J, psi = bank["J"], bank["psi"]
+    norm = fft == "fftw"
     phi = bank["phi"]["levels"]
     count = tuple((n >> J) - 2 * crop for n in bank["shape"])
     plans = {
         "lowpass": [lowpass_in_space(phi[r], 1 << (J - r), (crop, crop), count, dtype) for r in range(J)],
         "phi": [periodization_plan(phi[r], 1 << (J - r), True, dtype) for r in range(J)],
-        "psi1": [periodization_plan(p["levels"][0], 1 << p["j"], False, dtype) for p in psi],
+        "psi1": [periodization_plan(p["levels"][0], 1 << p["j"], False, dtype, norm) for p in psi],
         "psi2": {},
     }
     if max_order >= 2:
         for n2, p2 in enumerate(psi):
             for j1 in range(p2["j"]):
-                plans["psi2"][n2, j1] = periodization_plan(p2["levels"][j1], 1 << (p2["j"] - j1), False, dtype)
+                factor = 1 << (p2["j"] - j1)
+                plans["psi2"][n2, j1] = periodization_plan(p2["levels"][j1], factor, False, dtype, norm)
     return plans
 
 
@@ -126,7 +129,7 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
         return out
 
     if plans is None:
-        plans = plans_2d(bank, max_order, x.dtype, crop)
+        plans = plans_2d(bank, max_order, x.dtype, crop, fft)
 
     steps = CascadeSteps(2, plans, out, (slice(crop, crop + m_out), slice(crop, crop + n_out)), x.dtype, workers,
                           fft)
@@ -234,7 +237,8 @@ class Scattering2D:
 
     def _plans(self, dtype):
         if dtype not in self._plan_cache:
-            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype, output_border(self.padding))
+            crop = output_border(self.padding)
+            self._plan_cache[dtype] = plans_2d(self.filters, self.max_order, dtype, crop, self.fft)
         return self._plan_cache[dtype]
 
     def meta(self):

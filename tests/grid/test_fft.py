@@ -187,3 +187,22 @@ def test_fftw_small_batches_with_threads_inside_the_ffts(workers, rng, kymatio_n
     expected = kymatio_numpy.Scattering1D(J=6, shape=1024, Q=8)(x)
     assert rel_err(S(x), expected) <= 1e-5
     assert rel_err(S(x.astype(np.float32)), expected) <= 1e-4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shape, factor", [((16, 12), 2), ((32,), 4), ((8, 8), 1)])
+def test_plans_with_the_inverse_norm_then_unnormalised_ffts_equal_normalised_ones(backend, shape, factor, rng):
+    """``inverse_norm`` divides the weights by the coarse grid's size N, so that an unnormalised inverse FFT
+    gives what the plain plan and ``1 / N`` give."""
+    from scatter.grid._plans import apply_plan, periodization_plan
+
+    h = rng.random(shape)
+    plain = periodization_plan(h, factor, False, np.float64)
+    folded = periodization_plan(h, factor, False, np.float64, inverse_norm=True)
+    n_coarse = np.prod([n // factor for n in shape])
+    np.testing.assert_allclose(folded["weight"], plain["weight"] / n_coarse, rtol=1e-15)
+    spectra = random_complex(rng, (3,) + shape, np.complex128)
+    ndim = len(shape)
+    expected = _fft.ifft_inplace(apply_plan(spectra, plain), ndim=ndim, backend=backend)
+    got = _fft.ifft_inplace(apply_plan(spectra, folded), ndim=ndim, normalised=False, backend=backend)
+    assert rel_err(got, expected) <= 1e-14
