@@ -500,6 +500,7 @@ def main(argv=None):
         workloads = [
             dataclasses.replace(w, batch=max(speed.WARMUP_BATCH, w.batch // speed.QUICK_DIVISOR)) for w in workloads
         ]
+    speed.fresh_fftw_wisdom()
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     results = {}

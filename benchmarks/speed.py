@@ -12,7 +12,9 @@ warm-up
     Seconds of the first call, on a batch of :data:`WARMUP_BATCH` items. For scatter this is where Numba
     compiles its kernels or loads them from its on-disk cache, and where the periodization plans are built.
     ``scatter-fftw`` then makes one more untimed call, on the whole batch, in which FFTW plans the FFTs of
-    its shapes (``FFTW_MEASURE``); its seconds follow the warm-up's after a ``+``.
+    its shapes (``FFTW_MEASURE``); its seconds follow the warm-up's after a ``+``. Each run gives its
+    processes an FFTW wisdom file of their own, empty at first, so these are the planning times of a new
+    machine (later processes of a user read the plans from the file).
 throughput
     Items per second on the whole batch after warm-up: median (and best) of ``--repeats`` timed calls, or
     of fewer (at least one) once the timed calls have taken ``--budget`` seconds.
@@ -56,6 +58,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -519,6 +522,14 @@ def select_workloads(args):
     return workloads
 
 
+def fresh_fftw_wisdom():
+    """Give this run's processes an FFTW wisdom file of their own, empty at first (unless
+    ``SCATTER_FFTW_WISDOM`` is set): scatter-fftw's first process plans from nothing, as on a new machine,
+    and the processes after it reuse its plans, as a user's later processes do."""
+    if "SCATTER_FFTW_WISDOM" not in os.environ:
+        os.environ["SCATTER_FFTW_WISDOM"] = os.path.join(tempfile.mkdtemp(prefix="scatter-bench-"), "wisdom.npz")
+
+
 def select_implementations(args, log):
     chosen = list(IMPLEMENTATIONS)
     if importlib.util.find_spec("pyfftw") is None:
@@ -563,6 +574,7 @@ def main(argv=None):
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
+    fresh_fftw_wisdom()
     workloads = select_workloads(args)
     implementations = select_implementations(args, log)
     info = machine_info()

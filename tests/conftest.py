@@ -5,9 +5,16 @@ which SciPy 1.17 removed; the shim below restores it (as a wrapper of ``sph_harm
 argument order) before any test imports Kymatio. It lives here, in one place, for every test module.
 """
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import scipy.special
+
+# FFTW's wisdom file (scatter.grid._fft._Wisdom) goes to a directory of this run, never to the user's cache;
+# subprocesses of the tests inherit it.
+os.environ["SCATTER_FFTW_WISDOM"] = os.path.join(tempfile.mkdtemp(prefix="scatter-tests-"), "fftw-wisdom.npz")
 
 if not hasattr(scipy.special, "sph_harm"):
 

@@ -4,6 +4,7 @@ Oracles: ``numpy.fft`` (its own pocketfft build, independent of ``scipy.fft`` an
 functions, Kymatio 0.3.0 for the transforms.
 """
 
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -206,3 +207,55 @@ def test_plans_with_the_inverse_norm_then_unnormalised_ffts_equal_normalised_one
     expected = _fft.ifft_inplace(apply_plan(spectra, plain), ndim=ndim, backend=backend)
     got = _fft.ifft_inplace(apply_plan(spectra, folded), ndim=ndim, normalised=False, backend=backend)
     assert rel_err(got, expected) <= 1e-14
+
+
+_WISDOM_SCRIPT = """
+import sys
+import numpy as np
+import scatter
+x = np.random.default_rng(0).standard_normal((5, 36, 44)).astype(np.float32)
+np.save(sys.argv[1], scatter.Scattering2D(J=2, shape=(36, 44), fft="fftw")(x))
+"""
+
+
+def test_fftw_wisdom_is_kept_and_gives_the_same_bits_in_a_new_process(tmp_path):
+    """A process writes FFTW's wisdom to the file; the next one reads it, picks the same plans and gives the
+    same outputs to the bit."""
+    import subprocess
+
+    wisdom = tmp_path / "cache" / "wisdom.npz"
+    env = dict(os.environ, SCATTER_FFTW_WISDOM=str(wisdom))
+    outputs = []
+    for k in range(2):
+        out = tmp_path / f"out{k}.npy"
+        subprocess.run([sys.executable, "-c", _WISDOM_SCRIPT, str(out)], env=env, check=True, timeout=300)
+        outputs.append(np.load(out))
+        with np.load(wisdom, allow_pickle=False) as stored:
+            assert sorted(stored.files) == ["double", "long", "single"]
+            assert b"fftw" in stored["single"].tobytes()  # FFTW's wisdom text names its version
+    assert np.array_equal(outputs[0], outputs[1])
+    assert not list(wisdom.parent.glob(".*.part*"))  # no temporary file left behind
+
+
+def test_fftw_wisdom_file_invalid_or_off(tmp_path, monkeypatch, rng):
+    wisdom = tmp_path / "wisdom.npz"
+    wisdom.write_bytes(b"not a zip archive")
+    keeper = _fft._Wisdom(wisdom)
+    keeper.load()  # ignored, no error
+    z = random_complex(rng, (3, 22), np.complex128)
+    expected = np.fft.ifft(z) * 22
+    monkeypatch.setattr(_fft, "_WISDOM", keeper)
+    _fft._PlanPool().run("c2c", z, z, 1)
+    assert rel_err(z, expected) <= 1e-13
+    with np.load(wisdom, allow_pickle=False) as stored:  # rewritten whole
+        assert stored["double"].size > 0
+    monkeypatch.setenv("SCATTER_FFTW_WISDOM", "off")
+    assert _fft._Wisdom().path is None
+    _fft._Wisdom().save()  # nothing to do, nothing written
+    monkeypatch.setenv("SCATTER_FFTW_WISDOM", str(tmp_path / "elsewhere.npz"))
+    assert _fft._Wisdom().path == tmp_path / "elsewhere.npz"
+    monkeypatch.delenv("SCATTER_FFTW_WISDOM")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    default = _fft._Wisdom().path
+    assert default.parent == tmp_path / "xdg" / "scatter"
+    assert default.name.startswith(f"fftw-wisdom-{pyfftw.__version__}-") and default.suffix == ".npz"
