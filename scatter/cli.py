@@ -122,10 +122,10 @@ def _build_transform(args, signal_shape, module=None):
     if args.transform == "2d":
         if len(signal_shape) != 2:
             raise CommandError(f"--transform 2d needs images (n, H, W); got samples of shape {signal_shape}")
-        return module.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order)
+        return module.Scattering2D(args.J, signal_shape, L=args.L, max_order=args.max_order, fft=args.fft)
     if len(signal_shape) != 1:
         raise CommandError(f"--transform 1d needs signals (n, N); got samples of shape {signal_shape}")
-    return module.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order)
+    return module.Scattering1D(args.J, signal_shape, Q=args.Q, T=args.T, max_order=args.max_order, fft=args.fft)
 
 
 def _check_finite(flat, start, batch_size, source):
@@ -508,6 +508,13 @@ def build_parser():
     extract.add_argument("--max-order", type=int, default=2, help="highest order, 1 or 2 (default 2)")
     extract.add_argument("--key", default=None, help="array name inside an .npz file")
     extract.add_argument("--batch-size", type=_positive, default=256, help="samples per batch (default 256)")
+    extract.add_argument(
+        "--fft",
+        choices=("pocketfft", "fftw"),
+        default="pocketfft",
+        help="FFT library: pocketfft (default; the same features to the bit in any batch) or fftw (faster; "
+        "needs scatter[fftw])",
+    )
     extract.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     extract.add_argument(
         "--scheduler",

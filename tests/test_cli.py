@@ -102,6 +102,31 @@ def test_extract_npy_2d_matches_scattering2d(capsys, rng, in_dir, out_dir, batch
     assert listing(out_dir) == ["f.npy"]
 
 
+@pytest.mark.parametrize("transform, shape", [("2d", (16, 12)), ("1d", (256,))])
+def test_extract_on_fftw_matches_the_default(capsys, rng, in_dir, out_dir, transform, shape):
+    pytest.importorskip("pyfftw", reason="pyFFTW (the fftw extra) is not installed")
+    x = rng.standard_normal((3,) + shape)
+    source = save_npy(in_dir, "x.npy", x)
+    outputs = []
+    for fft in ("pocketfft", "fftw"):
+        status, out, err = run_cli(capsys, "extract", source, out_dir / f"{fft}.npy", "--transform", transform,
+                                   "--fft", fft, "-q")
+        assert (status, out, err) == (0, "", "")
+        outputs.append(np.load(out_dir / f"{fft}.npy"))
+    expected = (Scattering2D(2, shape) if transform == "2d" else Scattering1D(2, shape))(x).reshape(3, -1)
+    np.testing.assert_array_equal(outputs[0], expected)
+    np.testing.assert_allclose(outputs[1], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+def test_extract_unknown_fft_is_a_clean_error(capsys, rng, in_dir, out_dir):
+    source = save_npy(in_dir, "x.npy", rng.standard_normal((2, 16, 16)))
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(capsys, "extract", source, out_dir / "f.npy", "--transform", "2d", "--fft", "mkl")
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'mkl'" in capsys.readouterr().err
+    assert listing(out_dir) == []
+
+
 @pytest.mark.parametrize(("J", "L", "max_order"), [(1, 4, 1), (2, 3, 2), (3, 2, 2)])
 def test_extract_npy_2d_options(capsys, rng, in_dir, out_dir, J, L, max_order):
     x = rng.standard_normal((3, 16, 16))

@@ -363,6 +363,25 @@ def test_extract_scheduler_matches_in_process(capsys, client, tmp_path, transfor
 
 
 @requires_dask
+def test_extract_scheduler_on_fftw_agrees_with_in_process(capsys, client, tmp_path):
+    """On FFTW the workers' features agree with the in-process ones to rounding (not to the bit: their
+    chunks are other batch shapes)."""
+    pytest.importorskip("pyfftw", reason="pyFFTW (the fftw extra) is not installed")
+    x = np.random.default_rng(7).standard_normal((70, 16, 16))
+    np.save(tmp_path / "x.npy", x)
+    argv = ("--transform", "2d", "--L", "4", "--batch-size", "32", "--fft", "fftw", "-q")
+    assert run_cli(capsys, "extract", tmp_path / "x.npy", tmp_path / "in_process.npy", *argv) == (0, "", "")
+    address = client.cluster.scheduler_address
+    status, out, err = run_cli(capsys, "extract", tmp_path / "x.npy", tmp_path / "dask.npy", *argv,
+                               "--scheduler", address)
+    assert (status, out, err) == (0, "", "")
+    expected = np.load(tmp_path / "in_process.npy")
+    features = np.load(tmp_path / "dask.npy")
+    assert features.shape == expected.shape
+    np.testing.assert_allclose(features, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+@requires_dask
 @requires_zarr
 def test_extract_scheduler_zarr_in_and_out(capsys, client, tmp_path):
     import zarr
