@@ -65,7 +65,7 @@ class CascadeSteps:
     def modulus(self, coarse_spectrum):
         """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`; on
         FFTW the plans that made ``X`` carry the ``1 / N`` of the inverse FFT (``plans_*d(..., fft="fftw")``)."""
-        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, normalised=self.fft != "fftw",
+        z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, normalised=not _fft.unnormalised_inverse(self.fft),
                               backend=self.fft)
         out = self.empty(z.shape, self.dtype)
         _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))

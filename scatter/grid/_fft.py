@@ -40,6 +40,7 @@ import numpy as np
 from scipy import fft as sp_fft
 
 from .._atomic import atomic_path
+from .._validation import check_choice
 
 #: FFT libraries of the grid transforms.
 BACKENDS = ("pocketfft", "fftw")
@@ -52,8 +53,7 @@ _INVERSE = {1: sp_fft.ifft, 2: sp_fft.ifft2}
 
 def check_backend(fft):
     """Validate the ``fft`` parameter of a transform; ``"fftw"`` needs pyFFTW."""
-    if not isinstance(fft, str) or fft not in BACKENDS:
-        raise ValueError(f"fft must be one of {', '.join(map(repr, BACKENDS))}; got {fft!r}")
+    check_choice(fft, "fft", BACKENDS)
     if fft == "fftw":
         try:
             import pyfftw  # noqa: F401
@@ -76,6 +76,18 @@ def allocator(backend):
     """How the transforms allocate the buffers they hand to the FFTs of ``backend``: aligned for FFTW,
     :func:`numpy.empty` for pocketfft (which needs no alignment, and costs a few microseconds less per call)."""
     return empty if backend == "fftw" else np.empty
+
+
+def unnormalised_inverse(backend):
+    """Whether the transforms fold the ``1 / N`` of their inverse FFTs into the wavelets' plans and call
+    :func:`ifft_inplace` unnormalised: on FFTW, which would scale in a pass of its own."""
+    return backend == "fftw"
+
+
+def threads_inside(backend):
+    """Whether small batches run whole with the threads inside the FFTs
+    (:data:`scatter.grid._batch.MAX_INNER_THREADS_SAMPLES`): on FFTW, whose threaded plans pay."""
+    return backend == "fftw"
 
 
 def rfft_full(u, ndim, workers=1, backend="pocketfft"):

@@ -49,7 +49,7 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0), fft="pocketfft"):
     ``padding`` (:func:`~scatter.grid._plans.lowpass_plan`), or ``None`` where the transform is cheaper.
     For ``fft="fftw"`` the wavelets' plans carry the normalisation of the inverse FFTs that follow them.
     """
-    norm = fft == "fftw"
+    norm = _fft.unnormalised_inverse(fft)
     log2_T = bank["phi"]["j"]
     phi = bank["phi"]["levels"]
     start, stop = _output_range(bank, padding)
@@ -200,11 +200,8 @@ class Scattering1D:
     workers : int, optional
         Threads; the batch is split into chunks that run in parallel. Defaults to the number of CPUs.
     fft : {"pocketfft", "fftw"}, default "pocketfft"
-        FFT library. ``"pocketfft"`` (``scipy.fft``) gives every signal the same output, to the last bit,
-        in any batch. ``"fftw"`` (optional, ``pip install "scatter[fftw]"``, GPL-licensed FFTW) is faster
-        (see ``benchmarks/RESULTS.md``) but plans its FFTs on the first call with each batch shape (up to
-        seconds for long 1D signals), and its outputs may differ from one batch size or process to another
-        in the last bits (they agree with pocketfft's to rounding).
+        FFT library, as for :class:`scatter.Scattering2D`. On FFTW, the first call with a batch shape that no
+        earlier process planned can take seconds on long signals (8.8 s on 16 x 65536).
 
     Notes
     -----
@@ -310,7 +307,7 @@ class Scattering1D:
             return scattering_1d(chunk, self.filters, self.max_order, padding, workers, plans, self.fft)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
-        map_chunks(transform, flat, S, self.workers, self.filters["N"], inner_threads=self.fft == "fftw")
+        map_chunks(transform, flat, S, self.workers, self.filters["N"], inner_threads=_fft.threads_inside(self.fft))
         if self.average == "global":
             S = S.mean(axis=-1)
         S = S.reshape(batch_shape + S.shape[1:])

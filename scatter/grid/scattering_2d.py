@@ -48,7 +48,7 @@ def plans_2d(bank, max_order, dtype, crop=0, fft="pocketfft"):
     that follow them.
     """
     J, psi = bank["J"], bank["psi"]
-    norm = fft == "fftw"
+    norm = _fft.unnormalised_inverse(fft)
     phi = bank["phi"]["levels"]
     count = tuple((n >> J) - 2 * crop for n in bank["shape"])
     plans = {
@@ -182,9 +182,10 @@ class Scattering2D:
     fft : {"pocketfft", "fftw"}, default "pocketfft"
         FFT library. ``"pocketfft"`` (``scipy.fft``) gives every signal the same output, to the last bit,
         in any batch. ``"fftw"`` (optional, ``pip install "scatter[fftw]"``, GPL-licensed FFTW) is faster
-        (see ``benchmarks/RESULTS.md``) but plans its FFTs on the first call with each batch shape (up to
-        seconds for long 1D signals), and its outputs may differ from one batch size or process to another
-        in the last bits (they agree with pocketfft's to rounding).
+        (see ``benchmarks/RESULTS.md``) but plans its FFTs on the first call with each batch shape and keeps
+        the plans in a cache file (``$SCATTER_FFTW_WISDOM``, ``off`` for none; :mod:`scatter.grid._fft`),
+        and its outputs may differ from one batch size to another in the last bits (they agree with
+        pocketfft's to rounding).
 
     Notes
     -----
@@ -278,7 +279,7 @@ class Scattering2D:
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
         map_chunks(transform, flat, S, self.workers, int(np.prod(self.filters["shape"])),
-                   inner_threads=self.fft == "fftw")
+                   inner_threads=_fft.threads_inside(self.fft))
         S = S.reshape(batch_shape + S.shape[1:])
         return structure_output(S, self.meta, self.out_type, -3, ("j", "theta"))
 

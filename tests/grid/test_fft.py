@@ -5,6 +5,7 @@ functions, Kymatio 0.3.0 for the transforms.
 """
 
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -120,7 +121,7 @@ def test_fftw_plan_pool_is_bounded(rng):
 
 @pytest.mark.parametrize("fft", ["mkl", "FFTW", "", None, 1])
 def test_unknown_backend_is_refused(fft):
-    with pytest.raises(ValueError, match=r"fft must be one of 'pocketfft', 'fftw'; got"):
+    with pytest.raises(ValueError, match=re.escape(f"fft must be one of ['fftw', 'pocketfft']; got {fft!r}")):
         scatter.Scattering2D(J=2, shape=(16, 16), fft=fft)
     with pytest.raises(ValueError, match=r"fft must be one of"):
         scatter.Scattering1D(J=2, shape=256, fft=fft)
