@@ -19,12 +19,14 @@ degrees), apply a pointwise nonlinearity on a Gauss-Legendre grid, may pool spec
 pool the means and power spectra of the last layer (invariant), and optionally triple products of its dipoles
 (invariant to rotations, odd under reflections), into a linear classifier. A second input at a
 finer bandlimit (the map itself, the order-0 path) can pass layers of its own before it joins the scattering
-maps.
+maps, and Poisson brackets of learnt pairs of channels (pseudo-scalar maps, odd under reflections) can join
+them too.
 
 * :class:`GaussLegendreSHT`, :func:`legendre_table`, :func:`pack_coefficients`, :func:`unpack_coefficients`:
   spherical harmonic transforms in torch and the real layout of the coefficients.
 * :class:`SphericalConv`, :class:`SphericalBatchNorm` and :class:`SphericalHead` are ``torch.nn.Module``
-  objects; :func:`degree_interpolation` is the anchors' basis and :func:`dipoles` the maps' dipoles.
+  objects, and so is :class:`PoissonBracket`; :func:`degree_interpolation` is the anchors' basis,
+  :func:`dipoles` the maps' dipoles and :func:`angular_gradient` their turned surface gradients.
 * :class:`SphericalScatteringHeadClassifier` is a scikit-learn classifier: spherical maps (or precomputed
   scattering coefficients) in, labels out.
 
@@ -39,10 +41,12 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 from ._grid import CyclicConv2d, CyclicHead2D, ScatteringHeadClassifier, orientation_tensor
 from ._sphere import (
     GaussLegendreSHT,
+    PoissonBracket,
     SphericalBatchNorm,
     SphericalConv,
     SphericalHead,
     SphericalScatteringHeadClassifier,
+    angular_gradient,
     degree_interpolation,
     dipoles,
     legendre_table,
@@ -56,10 +60,12 @@ __all__ = [
     "ScatteringHeadClassifier",
     "orientation_tensor",
     "GaussLegendreSHT",
+    "PoissonBracket",
     "SphericalBatchNorm",
     "SphericalConv",
     "SphericalHead",
     "SphericalScatteringHeadClassifier",
+    "angular_gradient",
     "degree_interpolation",
     "dipoles",
     "legendre_table",

@@ -18,10 +18,12 @@ from classifier_checks import FIT_ON_FEW_FEATURES  # noqa: E402
 
 from scatter.head import (  # noqa: E402
     GaussLegendreSHT,
+    PoissonBracket,
     SphericalBatchNorm,
     SphericalConv,
     SphericalHead,
     SphericalScatteringHeadClassifier,
+    angular_gradient,
     degree_interpolation,
     dipoles,
     legendre_table,
@@ -468,6 +470,166 @@ def test_chiral_invariants_tell_mirror_images_apart():
     assert chiral.score(X, y) >= 0.9
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Poisson brackets: pseudo-scalar maps
+
+
+def evaluate_real_map(flm, points):
+    """A real map of coefficients ``flm`` ``(L, L)`` at unit vectors ``points`` ``(n, 3)``, summed directly with
+    scipy's spherical harmonics (independent of the transforms)."""
+    theta = np.arccos(np.clip(points[:, 2], -1, 1))
+    phi = np.arctan2(points[:, 1], points[:, 0])
+    total = np.zeros(len(points))
+    for ell in range(flm.shape[0]):
+        for m in range(ell + 1):
+            term = (flm[ell, m] * special.sph_harm_y(ell, m, theta, phi)).real
+            total += term if m == 0 else 2 * term
+    return total
+
+
+def test_angular_gradient_of_the_coordinate_maps():
+    """r x grad x = (0, z, -y), r x grad y = (-z, 0, x), r x grad z = (y, -x, 0): closed forms, through forward_sht."""
+    L = 4
+    xyz = np.moveaxis(_unit_vectors(L), -1, 0)
+    got = unpack_coefficients(angular_gradient(as_tensor(forward_sht(xyz, L, "gl"))))
+    x, y, z = xyz
+    zero = np.zeros_like(x)
+    expected = forward_sht(np.stack([(zero, z, -y), (-z, zero, x), (y, -x, zero)]), L, "gl")
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13)
+
+
+def test_angular_gradient_matches_finite_differences(rng):
+    """r x grad f = (D_e1 f) e2 - (D_e2 f) e1 for tangent e1, e2 with e1 x e2 = r; the directional derivatives
+    by central differences along great circles, f summed directly at each point."""
+    L = 6
+    flm = random_flm(rng, (), L)
+    components = unpack_coefficients(angular_gradient(as_tensor(flm)))
+    points = rng.standard_normal((20, 3))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    e1 = np.cross(points, rng.standard_normal(3))
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = np.cross(points, e1)
+    h = 1e-5
+
+    def derivative(e):
+        ahead = evaluate_real_map(flm, np.cos(h) * points + np.sin(h) * e)
+        behind = evaluate_real_map(flm, np.cos(h) * points - np.sin(h) * e)
+        return (ahead - behind) / (2 * h)
+
+    expected = derivative(e1)[:, None] * e2 - derivative(e2)[:, None] * e1
+    got = np.stack([evaluate_real_map(c, points) for c in components], axis=1)
+    assert np.abs(got).max() > 1
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+    np.testing.assert_allclose(np.sum(got * points, axis=1), 0, atol=1e-12 * np.abs(got).max())  # tangent
+
+
+def _bracket_of(f, g, L, M=None):
+    """{f, g} by a PoissonBracket whose convolutions pick channel 0 and channel 1, coefficients ``(..., L, L)``;
+    the inputs multiplied by sqrt(l (l + 1)) per degree, which the layer's smoothing divides them by."""
+    sht = GaussLegendreSHT(L, M or 2 * L, dtype=F64)
+    bracket = PoissonBracket(2, 1, sht).to(F64)
+    degree = np.arange(L)[:, None]
+    unsmoothed = np.stack((f, g), axis=-3) * np.sqrt(degree * (degree + 1))
+    with torch.no_grad():
+        bracket.first.weight.zero_()
+        bracket.second.weight.zero_()
+        bracket.first.weight[:, 0, 0] = bracket.second.weight[:, 0, 1] = 1.0
+        out = bracket(as_tensor(unsmoothed.reshape((-1, 2, L, L))))
+    return unpack_coefficients(out)[:, 0].reshape(np.shape(f))
+
+
+def test_brackets_of_the_coordinate_maps():
+    """{x, y} = z, {y, z} = x, {z, x} = y (the Jacobian r . (grad f x grad g)), and {f, f} = 0."""
+    L = 5
+    x, y, z = forward_sht(np.moveaxis(_unit_vectors(L), -1, 0), L, "gl")
+    for f, g, h in ((x, y, z), (y, z, x), (z, x, y)):
+        np.testing.assert_allclose(_bracket_of(f, g, L), h, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(_bracket_of(g, f, L), -h, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(_bracket_of(x, x, L), 0, atol=1e-13)
+
+
+def test_bracket_is_the_projection_of_its_definition(rng):
+    """r . (grad f x grad g), from finite-difference gradients of the directly summed maps on the
+    Gauss-Legendre grid of bandlimit 2L (on which it is bandlimited), analysed by forward_sht and cut to the
+    degrees below L: the layer's output."""
+    L = 5
+    M = 2 * L
+    f, g = random_flm(rng, (2,), L)
+    points = _unit_vectors(M).reshape(-1, 3)
+    e1 = np.cross(points, rng.standard_normal(3))
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = np.cross(points, e1)
+    h = 1e-5
+
+    def gradient(flm):
+        def derivative(e):
+            ahead = evaluate_real_map(flm, np.cos(h) * points + np.sin(h) * e)
+            return (ahead - evaluate_real_map(flm, np.cos(h) * points - np.sin(h) * e)) / (2 * h)
+
+        return derivative(e1)[:, None] * e1 + derivative(e2)[:, None] * e2
+
+    on_grid = np.sum(points * np.cross(gradient(f), gradient(g)), axis=1).reshape(M, 2 * M - 1)
+    expected = forward_sht(on_grid, M, "gl")[:L, :L]
+    got = _bracket_of(f, g, L)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_brackets_follow_rotations_exactly_and_change_sign_under_reflections(seed):
+    rng = np.random.default_rng(seed)
+    L = 7
+    f, g = random_flm(rng, (2, 3), L)
+    R = random_rotation(rng)
+    reference = _bracket_of(f, g, L)
+    np.testing.assert_allclose(_bracket_of(rotate_flm(f, R), rotate_flm(g, R), L), rotate_flm(reference, R),
+                               rtol=0, atol=1e-11 * np.abs(reference).max())
+    # The mirror phi -> -phi conjugates the coefficients of real maps.
+    np.testing.assert_allclose(_bracket_of(np.conj(f), np.conj(g), L), -np.conj(reference), rtol=0,
+                               atol=1e-12 * np.abs(reference).max())
+
+
+def test_bracket_needs_a_grid_that_integrates_it_exactly():
+    with pytest.raises(ValueError, match="at least 9"):
+        PoissonBracket(2, 1, GaussLegendreSHT(6, 8))
+    PoissonBracket(2, 1, GaussLegendreSHT(6, 9))  # 3 L / 2
+
+
+def test_brackets_tell_mirror_images_apart():
+    """The maps of test_chiral_invariants_tell_mirror_images_apart, which a head without brackets or chiral
+    invariants cannot tell from their mirror images: with brackets (and no chiral invariants) it learns them,
+    through the layers after the brackets (more slowly than the chiral invariants, which are the labels' own
+    triple products), and tells new pairs apart."""
+    X, y = _mirror_pairs(np.random.default_rng(0), 100, 8)
+    params = {"input": "coefficients", "bandlimit": 8, "hidden": (8, 8), "max_epochs": 30, "batch_size": 16,
+              "learning_rate": 1e-2, "early_stopping": False, "random_state": 0, "n_threads": 1}
+    model = SphericalScatteringHeadClassifier(**params, brackets=4).fit(X, y)
+    assert model.head_.layers[0].conv.in_channels == 1 + 4
+    assert model.score(X, y) >= 0.9
+    assert model.score(*_mirror_pairs(np.random.default_rng(1), 100, 8)) >= 0.8
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_head_with_brackets_is_invariant_to_rotations_and_not_to_reflections(seed):
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    head = SphericalHead(3, 10, 8, hidden=(12, 12), bandlimits=(8, 4), anchors=4, map_L=14, map_hidden=(6,),
+                         brackets=4, dtype=F64).eval()
+    assert head.layers[0].conv.in_channels == 3 + 6 + 4
+    x = random_flm(rng, (4, 3), 8, scale=np.sqrt(4 * np.pi) / 8)
+    maps = random_flm(rng, (4, 1), 14, scale=np.sqrt(4 * np.pi) / 14)
+
+    def invariants(x, maps):
+        with torch.no_grad():
+            return head.invariants(as_tensor(x), as_tensor(maps)).numpy()
+
+    reference = invariants(x, maps)
+    R = random_rotation(rng)
+    rotated = invariants(rotate_flm(x, R), rotate_flm(maps, R))
+    assert np.abs(rotated - reference).max() <= 1e-4 * np.abs(reference).max()
+    mirrored = invariants(np.conj(x), np.conj(maps))
+    assert np.abs(mirrored - reference).max() > 1e-2 * np.abs(reference).max()
+
+
 def test_head_in_float64_builds_its_transforms_in_float64():
     """Tables cast from float32 would stay rounded to float32: every transform is built in the head's dtype."""
     head = SphericalHead(3, 10, 8, hidden=(4, 4), bandlimits=(8, 5), map_L=14, map_hidden=(2,), dtype=F64)
@@ -764,6 +926,8 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("map_hidden", (), ValueError),
         ("chiral", -2, ValueError),
         ("chiral", "yes", TypeError),
+        ("brackets", -1, ValueError),
+        ("brackets", 2.0, TypeError),
         ("batch_norm_batches", -1, ValueError),
         ("batch_norm_batches", 2.0, TypeError),
         ("dropout", -0.1, ValueError),
