@@ -627,6 +627,8 @@ class SphericalHead(nn.Module):
         (the input, joined by the pooled output of ``map_hidden``) to them, batch normalised (:class:`PoissonBracket`):
         pseudo-scalar maps, odd under reflections, from which the layers that follow can learn the turning sense
         of local patterns, which isotropic convolutions and pointwise nonlinearities cannot see.
+    map_brackets : int, default 0
+        The same at bandlimit ``map_L``, of the output of ``map_hidden``, appended to it before it is pooled.
     dropout : float, default 0.0
         Probability, in ``[0, 1)``, of zeroing each normalised invariant before the linear classifier in
         training (the others scaled by :math:`1 / (1 - p)`); none in evaluation.
@@ -666,7 +668,7 @@ class SphericalHead(nn.Module):
 
     def __init__(self, in_channels, n_classes, L, hidden=(32, 32), grid_oversampling=3.0, nonlinearity="softplus",
                  power_spectrum=True, dtype=None, *, bandlimits=None, anchors=None, map_L=None, map_hidden=(16, 16),
-                 map_channels=1, chiral=0, brackets=0, dropout=0.0):
+                 map_channels=1, chiral=0, brackets=0, map_brackets=0, dropout=0.0):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", min_value=1)
         self.n_classes = check_int(n_classes, "n_classes", min_value=1)
@@ -682,6 +684,9 @@ class SphericalHead(nn.Module):
         self.map_channels = check_int(map_channels, "map_channels", min_value=1)
         self.chiral = check_chiral(chiral, self.bandlimits[-1])
         self.brackets = check_int(brackets, "brackets", min_value=0)
+        self.map_brackets = check_int(map_brackets, "map_brackets", min_value=0)
+        if self.map_brackets and self.map_L is None:
+            raise ValueError(f"map_brackets={map_brackets} needs a second input: give map_L, or map_brackets=0")
         self.dropout = nn.Dropout(check_real(dropout, "dropout", 0.0, 1.0, low_inclusive=True))
         # One transform per bandlimit, shared by the layers at that bandlimit.
         self.shts = nn.ModuleDict()
@@ -694,8 +699,10 @@ class SphericalHead(nn.Module):
             for width in self.map_hidden:
                 self.map_layers.append(self._layer(map_channels, width, self.map_L, dtype))
                 map_channels = width
-            channels += map_channels
-        channels += self._add_brackets(channels, self.L, dtype)
+            self.map_bracket = self._brackets(map_channels, self.map_brackets, self.map_L, dtype)
+            channels += map_channels + self.map_brackets
+        self.bracket = self._brackets(channels, self.brackets, self.L, dtype)
+        channels += self.brackets
         self.layers = nn.ModuleList()
         for width, bandlimit in zip(self.hidden, self.bandlimits):
             self.layers.append(self._layer(channels, width, bandlimit, dtype))
@@ -723,18 +730,17 @@ class SphericalHead(nn.Module):
         sht = self._sht(L, math.ceil(self.grid_oversampling * L - 1e-9), dtype)
         return _Layer(in_channels, out_channels, L, sht, self.anchors)
 
-    def _add_brackets(self, channels, L, dtype):
-        """The :class:`PoissonBracket` of ``channels`` at bandlimit ``L`` (and its normalisation), if any;
-        returns the channels it adds."""
-        if not self.brackets:
-            return 0
+    def _brackets(self, channels, brackets, L, dtype):
+        """``brackets`` :class:`PoissonBracket` of ``channels`` at bandlimit ``L``, batch normalised (None for 0)."""
+        if not brackets:
+            return None
         M = max(math.ceil(self.grid_oversampling * L - 1e-9), math.ceil(3 * L / 2))
-        self.bracket = PoissonBracket(channels, self.brackets, self._sht(L, M, dtype), self.anchors)
-        self.bracket_norm = SphericalBatchNorm(self.brackets, L)
-        return self.brackets
+        return nn.Sequential(PoissonBracket(channels, brackets, self._sht(L, M, dtype), self.anchors),
+                             SphericalBatchNorm(brackets, L))
 
-    def _with_brackets(self, x):
-        return torch.cat((x, self.bracket_norm(self.bracket(x))), dim=1) if self.brackets else x
+    @staticmethod
+    def _with_brackets(x, brackets):
+        return x if brackets is None else torch.cat((x, brackets(x)), dim=1)
 
     def equivariant(self, x, maps=None):
         """The last layer's coefficients ``(B, hidden[-1], 2, L', L')`` (``L' = bandlimits[-1]``) of inputs
@@ -750,8 +756,8 @@ class SphericalHead(nn.Module):
             maps = self.map_norm(maps)
             for layer in self.map_layers:
                 maps = layer(maps, sigma)
-            x = torch.cat((x, maps[..., : self.L, : self.L]), dim=1)
-        x = self._with_brackets(x)
+            x = torch.cat((x, self._with_brackets(maps, self.map_bracket)[..., : self.L, : self.L]), dim=1)
+        x = self._with_brackets(x, self.bracket)
         for layer in self.layers:
             x = layer(x, sigma)
         return x
@@ -847,6 +853,8 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         Poisson brackets of learnt pairs of convolutions of the channels that enter ``hidden``, appended to them:
         pseudo-scalar maps that let the layers after them see the turning sense of local
         patterns (see :class:`SphericalHead`).
+    map_brackets : int, default 0
+        The same of the output of ``map_hidden``, at ``map_bandlimit``, appended to it before it is pooled.
     max_epochs : int, default 30
         Passes over the training data.
     batch_size : int, default 64
@@ -938,6 +946,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         map_hidden=(16, 16),
         chiral=0,
         brackets=0,
+        map_brackets=0,
         dropout=0.0,
         max_epochs=30,
         batch_size=64,
@@ -972,6 +981,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         self.map_hidden = map_hidden
         self.chiral = chiral
         self.brackets = brackets
+        self.map_brackets = map_brackets
         self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -1010,6 +1020,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
         params["bandlimits"] = check_layer_bandlimits(self.bandlimits, len(params["hidden"]), params["bandlimit"])
         params["chiral"] = check_chiral(self.chiral, params["bandlimits"][-1])
         params["brackets"] = check_int(self.brackets, "brackets", min_value=0)
+        params["map_brackets"] = check_int(self.map_brackets, "map_brackets", min_value=0)
         params["map_bandlimit"] = None
         if self.map_bandlimit is not None:
             params["map_bandlimit"] = check_int(
@@ -1144,7 +1155,7 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 self.n_paths_, len(self.classes_), p["bandlimit"], p["hidden"], p["grid_oversampling"],
                 p["nonlinearity"], p["power_spectrum"], bandlimits=p["bandlimits"], anchors=p["anchors"],
                 map_L=p["map_bandlimit"], map_hidden=p["map_hidden"], chiral=p["chiral"], brackets=p["brackets"],
-                dropout=p["dropout"],
+                map_brackets=p["map_brackets"], dropout=p["dropout"],
             )
             train_idx, valid_idx = split_validation(
                 codes, len(self.classes_), p["validation_fraction"], self.early_stopping, seed
