@@ -744,7 +744,7 @@ def project_on_sphere(images, bandwidth=30, rotations=None):
     >>> project_on_sphere(np.ones((2, 28, 28)), bandwidth=8).shape
     (2, 16, 16)
     """
-    from .sphere.sampling import driscoll_healy_grid
+    from .sphere.sampling import driscoll_healy_grid, grid_unit_vectors
 
     images = np.asarray(images)
     if images.dtype.kind not in "biuf":
@@ -758,8 +758,7 @@ def project_on_sphere(images, bandwidth=30, rotations=None):
         if rotations.shape != (n, 3, 3):
             raise ValueError(f"rotations must have shape (n, 3, 3) = ({n}, 3, 3); got {rotations.shape}")
     theta, phi, _ = driscoll_healy_grid(bandwidth)
-    theta, phi = np.meshgrid(theta, phi, indexing="ij")
-    points = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)]).reshape(3, -1)
+    points = grid_unit_vectors(theta, phi).reshape(3, -1)
     height, width = images.shape[1:]
     out = np.empty((n, 2 * bandwidth, 2 * bandwidth), np.float32)
     for start in range(0, n, _PROJECTION_CHUNK):

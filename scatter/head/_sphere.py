@@ -43,7 +43,7 @@ from torch.nn import functional
 from .._progress import progress
 from .._validation import check_choice, check_int
 from ..sklearn import _fit_sphere_bandlimit, _flatten_grids
-from ..sphere.sampling import gauss_legendre_grid, grid_shape
+from ..sphere.sampling import gauss_legendre_grid, grid_shape, grid_unit_vectors
 from ..sphere.sht import forward_sht
 from ..sphere.scattering import scattering_coefficients
 from ..sphere.wavelets import axisymmetric_filter_bank
@@ -445,9 +445,9 @@ def angular_gradient(x):
     [1.0, 0.0, 1.0, 0.0, 0.0]
     """
     L = x.shape[-1]
-    c = torch.complex(x[..., 0, :, :], x[..., 1, :, :])
     if L < 2:
         return torch.zeros(x.shape[:-3] + (3,) + x.shape[-3:], dtype=x.dtype, device=x.device)
+    c = torch.complex(x[..., 0, :, :], x[..., 1, :, :])
     degree = torch.arange(L, dtype=x.dtype, device=x.device)[:, None]
     order = torch.arange(L, dtype=x.dtype, device=x.device)[None, :]
     kept = order <= degree
@@ -513,13 +513,11 @@ class PoissonBracket(nn.Module):
             raise ValueError(f"the grid of bandlimit {sht.M} does not integrate brackets of bandlimit {sht.L} "
                              f"exactly; it needs at least {math.ceil(3 * sht.L / 2)}")
         self.sht = sht
-        anchors = None if anchors is None or sht.L < 2 else min(anchors, sht.L)
+        anchors = _layer_anchors(anchors, sht.L)
         self.first = SphericalConv(self.in_channels, self.brackets, sht.L, bias=False, anchors=anchors)
         self.second = SphericalConv(self.in_channels, self.brackets, sht.L, bias=False, anchors=anchors)
         theta, _, _ = gauss_legendre_grid(sht.M)
-        phi = 2.0 * np.pi * np.arange(sht.n_phi) / sht.n_phi
-        r = np.stack((np.outer(np.sin(theta), np.cos(phi)), np.outer(np.sin(theta), np.sin(phi)),
-                      np.outer(np.cos(theta), np.ones_like(phi))))
+        r = grid_unit_vectors(theta, 2.0 * np.pi * np.arange(sht.n_phi) / sht.n_phi)
         self.register_buffer("r", torch.as_tensor(r, dtype=sht.synthesis_legendre.dtype))
         degree = np.arange(sht.L, dtype=float)
         smoothing = np.divide(1.0, np.sqrt(degree * (degree + 1)), out=np.zeros(sht.L), where=degree > 0)
@@ -561,14 +559,19 @@ def check_layer_bandlimits(bandlimits, n_layers, L):
     return values
 
 
+def _layer_anchors(anchors, L):
+    """The anchors of a convolution at bandlimit ``L``: at most ``L``, none at ``L = 1`` (a single degree,
+    nothing to interpolate)."""
+    return None if anchors is None or L < 2 else min(anchors, L)
+
+
 class _Layer(nn.Module):
     """``x -> A sigma(S BN(Conv(x)))`` at one bandlimit (see :class:`SphericalHead`)."""
 
     def __init__(self, in_channels, out_channels, L, sht, anchors):
         super().__init__()
         self.L = L
-        # A layer of bandlimit 1 has a single degree: nothing to interpolate.
-        anchors = None if anchors is None or L < 2 else min(anchors, L)
+        anchors = _layer_anchors(anchors, L)
         self.conv = SphericalConv(in_channels, out_channels, L, anchors=anchors)
         self.norm = SphericalBatchNorm(out_channels, L)
         self.sht = sht
@@ -719,22 +722,26 @@ class SphericalHead(nn.Module):
         if dtype is not None:
             self.to(dtype)
 
+    def _grid_bandlimit(self, L):
+        """Bandlimit of the grid of the nonlinearities at bandlimit ``L``."""
+        return math.ceil(self.grid_oversampling * L - 1e-9)
+
     def _sht(self, L, M, dtype):
-        key = str(L) if M == math.ceil(self.grid_oversampling * L - 1e-9) else f"{L}_{M}"
+        key = str(L) if M == self._grid_bandlimit(L) else f"{L}_{M}"
         if key not in self.shts:
             # Tables built in ``dtype``: cast later, float32 tables would stay rounded (see GaussLegendreSHT).
             self.shts[key] = GaussLegendreSHT(L, M, dtype=dtype)
         return self.shts[key]
 
     def _layer(self, in_channels, out_channels, L, dtype):
-        sht = self._sht(L, math.ceil(self.grid_oversampling * L - 1e-9), dtype)
+        sht = self._sht(L, self._grid_bandlimit(L), dtype)
         return _Layer(in_channels, out_channels, L, sht, self.anchors)
 
     def _brackets(self, channels, brackets, L, dtype):
         """``brackets`` :class:`PoissonBracket` of ``channels`` at bandlimit ``L``, batch normalised (None for 0)."""
         if not brackets:
             return None
-        M = max(math.ceil(self.grid_oversampling * L - 1e-9), math.ceil(3 * L / 2))
+        M = max(self._grid_bandlimit(L), math.ceil(3 * L / 2))
         return nn.Sequential(PoissonBracket(channels, brackets, self._sht(L, M, dtype), self.anchors),
                              SphericalBatchNorm(brackets, L))
 
@@ -1027,6 +1034,9 @@ class SphericalScatteringHeadClassifier(HeadClassifierMixin, ClassifierMixin, Ba
                 self.map_bandlimit, "map_bandlimit", min_value=params["bandlimit"],
                 allowed=f"an integer >= bandlimit={params['bandlimit']}",
             )
+        elif params["map_brackets"]:
+            raise ValueError(f"map_brackets={self.map_brackets} needs the map read at map_bandlimit: give "
+                             "map_bandlimit, or map_brackets=0")
         params["path_bandlimits"] = None
         if self.path_bandlimits is not None:
             if isinstance(self.path_bandlimits, (str, bytes)) or not np.iterable(self.path_bandlimits):

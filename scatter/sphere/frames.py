@@ -32,12 +32,11 @@ _MOMENT_L = 4
 @functools.lru_cache(maxsize=1)
 def _monomial_harmonics():
     """Coefficients ``(l, m)``, ``l < 4``, of the monomials of degree 1, 2 and 3 of ``omega = (x, y, z)``."""
-    from .sampling import sampling_grid
+    from .sampling import grid_unit_vectors, sampling_grid
     from .sht import forward_sht
 
     theta, phi, _ = sampling_grid(_MOMENT_L, "gl")
-    theta, phi = np.meshgrid(theta, phi, indexing="ij")
-    w = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+    w = grid_unit_vectors(theta, phi)
     # Monomials of degree <= 3 are bandlimited at 4: the GL quadrature of bandlimit 4 is exact for them.
     g1 = forward_sht(w, _MOMENT_L, "gl")
     g2 = forward_sht(w[:, None] * w[None, :], _MOMENT_L, "gl")

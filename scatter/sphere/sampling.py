@@ -36,6 +36,13 @@ __all__ = [
 ]
 
 
+def grid_unit_vectors(theta, phi):
+    r"""Unit vectors :math:`r = (\sin\theta \cos\phi, \sin\theta \sin\phi, \cos\theta)` of the points of a
+    grid of colatitudes ``theta`` ``(M,)`` and longitudes ``phi`` ``(N,)``: ``(3, M, N)``."""
+    theta, phi = np.meshgrid(np.asarray(theta, float), np.asarray(phi, float), indexing="ij")
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+
+
 def _check_L(L):
     return check_int(L, "L", min_value=1, allowed="an integer >= 1 (the bandlimit: degrees 0 <= l < L)")
 

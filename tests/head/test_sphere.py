@@ -936,6 +936,7 @@ def test_classifier_on_driscoll_healy_maps(rng):
         ("brackets", 2.0, TypeError),
         ("map_brackets", -1, ValueError),
         ("map_brackets", "2", TypeError),
+        ("map_brackets", 2, ValueError),  # without map_bandlimit
         ("batch_norm_batches", -1, ValueError),
         ("batch_norm_batches", 2.0, TypeError),
         ("dropout", -0.1, ValueError),
