@@ -79,7 +79,8 @@ class CascadeSteps:
         self.out[:, channel] = s[(slice(None),) + self.window]
 
     def last_lowpass(self, u, level, channel):
-        """The low pass of moduli ``u`` that no wavelet reads: in space when that is cheaper."""
+        """The low pass of moduli ``u`` that no wavelet reads: in space when that is cheaper, by matrix products
+        where these are cheaper than the taps (:func:`scatter.grid._plans.lowpass_in_space`)."""
         plan = self.plans["lowpass"][level]
         if plan is None:
             self.lowpass(self.spectrum(u, [self.plans["phi"][level]]), level, channel)
@@ -88,4 +89,15 @@ class CascadeSteps:
         rows = u.reshape((u.shape[0], -1, u.shape[-1]))
         if self.ndim == 1:
             target = target[:, None]
+        if "col_matrix" in plan:
+            # Products of the same shapes for every signal, in any batch, so that a signal's sums, hence its bits,
+            # do not depend on the batch; each small enough for BLAS to run it on this thread.
+            if plan["row_matrix"] is None:  # 1D: one row per signal
+                np.matmul(rows, plan["col_matrix"], out=target)
+                return
+            n_batch, height, width = rows.shape
+            blocks = rows.reshape(n_batch * (height // plan["matrix_rows"]), plan["matrix_rows"], width)
+            columns = np.matmul(blocks, plan["col_matrix"]).reshape(n_batch, height, -1)
+            np.matmul(plan["row_matrix"], columns, out=target)
+            return
         _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], target)

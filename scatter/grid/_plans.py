@@ -172,25 +172,99 @@ def lowpass_plan(h, factor, first, count, dtype):
     }
 
 
+#: How many times faster BLAS's matrix products (:func:`numpy.matmul`, one product per signal) run the
+#: multiply-adds of a low pass than the taps of :func:`scatter.grid._kernels.separable_lowpass`, whose inner
+#: loops are as short as a coarse row. Measured (float32, one thread, 500 signals): W1's 20x20 moduli to 8x8
+#: outputs, where both forms make the same 4480 multiply-adds per signal, 0.12 ms against 0.33 ms.
+MATRIX_SPEEDUP = 2.5
+
 #: Cost of the transforms a low pass in space saves (the forward real FFT of the signal, the product with the
 #: filter and the inverse FFT of the outputs), per ``n log2 n`` of the signal's ``n`` samples, in multiply-adds
-#: of the low pass in space. Measured at the benchmarks' sizes (float32, one thread): the two take the same
+#: of the low pass's taps. Measured at the benchmarks' sizes (float32, one thread): the two take the same
 #: time where the multiply-adds are 2.5 to 3 ``n log2 n`` (2D grids of 60x60 to 120x120, whose low passes
 #: at the coarsest levels have taps over the whole period), and the space is 3.5 to 10 times faster where
 #: they are 0.3 to 1.3 ``n log2 n``.
 FFT_COST_PER_N_LOG_N = 2.5
 
 
-def cheaper_in_space(plan, shape):
-    """Whether the :func:`lowpass_plan` ``plan`` on a signal of ``shape`` costs less than the transforms."""
+def _tap_cost(plan, shape):
+    """Multiply-adds of :func:`scatter.grid._kernels.separable_lowpass` per signal of ``shape``."""
     n_rows, n_taps = plan["row_src"].shape
-    n_cols = int(shape[-1])
-    direct = n_rows * n_taps * n_cols + n_rows * plan["col_src"].size * plan["col_w"].size
+    return n_rows * n_taps * int(shape[-1]) + n_rows * plan["col_src"].size * plan["col_w"].size
+
+
+def _matrix_cost(plan, shape):
+    """Multiply-adds of the matrix products of :func:`lowpass_matrices` per signal of ``shape``."""
+    height, width = (1,) + tuple(shape) if len(shape) == 1 else tuple(shape)
+    n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
+    return height * width * n_cols + (n_rows * height * n_cols if height > 1 else 0)
+
+
+def lowpass_matrices(plan, shape):
+    r"""The :func:`lowpass_plan` ``plan`` as matrices: :math:`S_b = A\, u_b\, C` for each signal :math:`u_b`.
+
+    :math:`C[c, k] = \sum_s w^{col}_s [c \equiv c_k + s \pmod W]` (``W`` columns by the ``n`` output columns)
+    and :math:`A[i, r] = \sum_t w^{row}_t [r = r_{i,t}]` (the ``m`` output rows by ``H`` rows): the same sums
+    as :func:`scatter.grid._kernels.separable_lowpass`, with zeros where no tap reaches. For 1D signals
+    (``H = 1``) ``A`` is the single row weight, folded into ``C``, and ``None``.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(A or None, C)`` in the dtype of the plan's weights, C-contiguous.
+    """
+    width = int(shape[-1])
+    dtype = plan["col_w"].dtype
+    n_taps = plan["col_w"].size
+    cols = np.zeros((width, plan["col_src"].size), np.float64)
+    reached = (plan["col_src"][None, :] + np.arange(n_taps)[:, None]) % width  # (tap, output column)
+    np.add.at(cols, (reached, np.broadcast_to(np.arange(plan["col_src"].size), reached.shape)),
+              np.broadcast_to(plan["col_w"].astype(np.float64)[:, None], reached.shape))
+    if len(shape) == 1:
+        return None, (cols * float(plan["row_w"][0])).astype(dtype)
+    n_rows, n_row_taps = plan["row_src"].shape
+    rows = np.zeros((n_rows, int(shape[0])), np.float64)
+    np.add.at(rows, (np.repeat(np.arange(n_rows), n_row_taps), plan["row_src"].ravel()),
+              np.tile(plan["row_w"].astype(np.float64), n_rows))
+    return rows.astype(dtype), cols.astype(dtype)
+
+
+def cheaper_in_space(plan, shape):
+    """Whether the :func:`lowpass_plan` ``plan`` on a signal of ``shape`` costs less than the transforms, by
+    its taps or by its :func:`lowpass_matrices`."""
+    direct = _tap_cost(plan, shape)
+    if _matrix_row_block(plan, shape) is not None:
+        direct = min(direct, _matrix_cost(plan, shape) / MATRIX_SPEEDUP)
     n = int(np.prod(shape))
     return direct < FFT_COST_PER_N_LOG_N * n * max(np.log2(n), 1.0)
 
 
+#: Largest matrix product (multiply-adds) the low passes hand BLAS: OpenBLAS runs products up to 2^18 on the
+#: calling thread, where the transforms' own threads expect them, and splits larger ones over threads of its own.
+MAX_MATRIX_PRODUCT = 1 << 18
+
+
+def _matrix_row_block(plan, shape):
+    """Rows of a signal per product by the column matrix (the largest divisor of the row count that keeps the
+    product within :data:`MAX_MATRIX_PRODUCT`), or ``None`` when even one row, or the product by the row
+    matrix, exceeds it."""
+    height, width = (1,) + tuple(shape) if len(shape) == 1 else tuple(shape)
+    n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
+    if n_rows * height * n_cols > MAX_MATRIX_PRODUCT:
+        return None
+    fitting = [d for d in range(1, height + 1) if height % d == 0 and d * width * n_cols <= MAX_MATRIX_PRODUCT]
+    return max(fitting) if fitting else None
+
+
 def lowpass_in_space(h, factor, first, count, dtype):
-    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``."""
+    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``; with
+    its :func:`lowpass_matrices` as ``row_matrix`` and ``col_matrix``, and the rows of a signal per product
+    by ``col_matrix`` as ``matrix_rows`` (:func:`_matrix_row_block`), where these are cheaper than its taps."""
     plan = lowpass_plan(h, factor, first, count, dtype)
-    return plan if plan is not None and cheaper_in_space(plan, h.shape) else None
+    if plan is None or not cheaper_in_space(plan, h.shape):
+        return None
+    block = _matrix_row_block(plan, h.shape)
+    if block is not None and _matrix_cost(plan, h.shape) < MATRIX_SPEEDUP * _tap_cost(plan, h.shape):
+        plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
+        plan["matrix_rows"] = block
+    return plan

@@ -9,7 +9,16 @@ import pytest
 
 from scatter.grid import _kernels
 from scatter.grid._cascade import unit_scales
-from scatter.grid._plans import apply_plan, cheaper_in_space, complete_spectrum, lowpass_plan, periodization_plan
+from scatter.grid._plans import (
+    _matrix_row_block,
+    apply_plan,
+    cheaper_in_space,
+    complete_spectrum,
+    lowpass_in_space,
+    lowpass_matrices,
+    lowpass_plan,
+    periodization_plan,
+)
 
 #: (dtype, k) of signals scaled by 2^k near the ends of the dtype's range, for the transforms' tests that
 #: S(2^k x) = 2^k S(x) to the bit.
@@ -116,26 +125,66 @@ def _gaussian_spectrum(shape, sigma):
     return axes[0] if len(shape) == 1 else np.outer(*axes)
 
 
-@pytest.mark.parametrize(
-    ("shape", "factor", "first", "count", "sigma"),
-    [((64,), 4, (3,), (10,), 2.0), ((40, 24), 4, (1, 1), (8, 4), 1.5), ((16, 16), 2, (0, 0), (8, 8), 0.8),
-     ((12, 20), 1, (2, 3), (5, 7), 6.0)],
-)
+def with_lowpass_form(plans, levels, form):
+    """``plans`` whose low passes in space all run by their taps (``form="taps"``) or all by their
+    :func:`lowpass_matrices` (``"matrices"``), one row of a signal per product by the column matrix;
+    ``levels``: the low pass's spectrum at each level."""
+    lowpass = []
+    for plan, h in zip(plans["lowpass"], levels):
+        if plan is not None:
+            plan = {key: value for key, value in plan.items() if key not in ("row_matrix", "col_matrix")}
+            if form == "matrices":
+                plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
+                plan["matrix_rows"] = 1
+        lowpass.append(plan)
+    return dict(plans, lowpass=lowpass)
+
+
+def _sampled_circular_convolution(x, h, factor, first, count):
+    """The definition: circular convolution by products of full spectra, then samples every ``factor`` points,
+    shape ``(B, rows, columns)`` (one row for 1D signals)."""
+    axes = tuple(range(1, x.ndim))
+    conv = np.fft.ifftn(np.fft.fftn(x, axes=axes) * h, axes=axes).real
+    index = tuple(factor * (f + np.arange(c)) for f, c in zip(first, count))
+    return conv[(slice(None),) + np.ix_(*index)].reshape((len(x),) + (1,) * (2 - len(h.shape)) + tuple(count))
+
+
+LOWPASS_CASES = [((64,), 4, (3,), (10,), 2.0), ((40, 24), 4, (1, 1), (8, 4), 1.5), ((16, 16), 2, (0, 0), (8, 8), 0.8),
+                 ((12, 20), 1, (2, 3), (5, 7), 6.0)]
+
+
+@pytest.mark.parametrize(("shape", "factor", "first", "count", "sigma"), LOWPASS_CASES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_separable_lowpass_samples_the_circular_convolution(rng, shape, factor, first, count, sigma, dtype):
+@pytest.mark.parametrize("form", ["taps", "matrices"])
+def test_lowpass_in_space_samples_the_circular_convolution(rng, shape, factor, first, count, sigma, dtype, form):
     h = _gaussian_spectrum(shape, sigma)
     # A spectrum cropped away from its tails, as the coarse levels of the 2D low pass are: taps everywhere.
     h = h * (np.abs(np.fft.fftfreq(shape[-1])) < 0.3)
     plan = lowpass_plan(h, factor, first, count, dtype)
     x = rng.standard_normal((3,) + shape)
-    # The definition: circular convolution by products of full spectra, then samples every `factor` points.
-    conv = np.fft.ifftn(np.fft.fftn(x, axes=tuple(range(1, x.ndim))) * h, axes=tuple(range(1, x.ndim))).real
-    index = tuple(factor * (f + np.arange(c)) for f, c in zip(first, count))
-    expected = conv[(slice(None),) + np.ix_(*index)].reshape((3,) + (1,) * (2 - len(shape)) + tuple(count))
+    expected = _sampled_circular_convolution(x, h, factor, first, count)
     rows = x.astype(dtype).reshape((3, -1, shape[-1]))
     out = np.empty(expected.shape, dtype)
-    _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], out)
+    if form == "taps":
+        _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], out)
+    else:
+        row_matrix, col_matrix = lowpass_matrices(plan, shape)
+        assert col_matrix.dtype == dtype and col_matrix.shape == (shape[-1], count[-1])
+        assert (row_matrix is None) == (len(shape) == 1)
+        out = rows @ col_matrix if row_matrix is None else row_matrix @ rows @ col_matrix
     np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
+
+
+def test_lowpass_matrices_add_taps_that_wrap_onto_one_sample():
+    # 5 taps on a period of 3: taps 0 and 3, and 1 and 4, reach the same column and add up.
+    plan = {"row_src": np.array([[0, 1]]), "row_w": np.array([2.0, 3.0]), "col_src": np.array([2]),
+            "col_w": np.array([1.0, 10.0, 100.0, 1000.0, 10000.0])}
+    rows, cols = lowpass_matrices(plan, (2, 3))
+    np.testing.assert_array_equal(rows, [[2.0, 3.0]])
+    # Output column 0 reads columns 2, 0, 1, 2, 0 with weights 1, 10, 100, 1000, 10000.
+    np.testing.assert_array_equal(cols[:, 0], [10010.0, 100.0, 1001.0])
+    _, folded = lowpass_matrices(dict(plan, row_src=np.array([[0]]), row_w=np.array([0.5])), (3,))
+    np.testing.assert_array_equal(folded[:, 0], [5005.0, 50.0, 500.5])
 
 
 @pytest.mark.parametrize("n_row_taps", range(1, 10))
@@ -162,10 +211,47 @@ def test_lowpass_plan_keeps_the_taps_a_gaussian_needs():
 
 def test_low_pass_in_space_where_its_multiply_adds_are_below_the_transforms():
     h = _gaussian_spectrum((64, 64), 3.0)
-    # 8 x 8 outputs from 47 taps per axis: 8 * 47 * 64 + 64 * 47 = 27072 multiply-adds, below 2.5 n log2 n
-    # = 122880 for n = 64^2; 32 x 32 outputs: 32 * 47 * 64 + 1024 * 47 = 144384, above.
+    fft = 2.5 * 64**2 * np.log2(64**2)  # 122880
+    # 8 x 8 outputs from 47 taps per axis: 8 * 47 * 64 + 64 * 47 = 27072 multiply-adds, below the transforms.
     assert cheaper_in_space(lowpass_plan(h, 8, (0, 0), (8, 8), np.float64), h.shape)
-    assert not cheaper_in_space(lowpass_plan(h, 2, (0, 0), (32, 32), np.float64), h.shape)
+    # 32 x 32: 32 * 47 * 64 + 1024 * 47 = 144384 by the taps, above; by the matrices 64 * 64 * 32 + 32 * 64 * 32
+    # = 196608 at 2.5 times the speed, 78643, below.
+    assert 144384 > fft > 196608 / 2.5
+    assert cheaper_in_space(lowpass_plan(h, 2, (0, 0), (32, 32), np.float64), h.shape)
+    # 64 x 64 (no subsampling): 385024 by the taps, 524288 / 2.5 = 209715 by the matrices, both above.
+    assert not cheaper_in_space(lowpass_plan(h, 1, (0, 0), (64, 64), np.float64), h.shape)
+
+
+def test_low_pass_by_matrices_where_they_cost_less_than_the_taps():
+    h = _gaussian_spectrum((64, 64), 3.0)
+    # 47 taps of 64 rows and columns, 8 x 8 outputs: 64 * 64 * 8 + 8 * 64 * 8 = 36864 multiply-adds by the
+    # matrices against 27072 by the taps, less than the matrices' speed-up.
+    dense = lowpass_in_space(h, 8, (0, 0), (8, 8), np.float64)
+    assert dense["col_matrix"].shape == (64, 8) and dense["row_matrix"].shape == (8, 64)
+    # 1D, 4096 samples whose low pass has 47 taps, 64 outputs: 4096 * 64 = 262144 multiply-adds by the matrix
+    # against 4096 + 64 * 47 = 7104 by the taps.
+    sparse = lowpass_in_space(_gaussian_spectrum((4096,), 3.0), 64, (0,), (64,), np.float64)
+    assert sparse is not None and "col_matrix" not in sparse
+
+
+def test_low_pass_matrices_in_products_that_blas_runs_on_the_calling_thread():
+    # Taps over the whole period of 128 rows and columns, 32 x 32 outputs: 655360 multiply-adds by either form.
+    h = _gaussian_spectrum((128, 128), 1.0)
+    h = h * (np.abs(np.fft.fftfreq(128))[:, None] < 0.3) * (np.abs(np.fft.fftfreq(128)) < 0.3)
+    plan = lowpass_in_space(h, 4, (0, 0), (32, 32), np.float32)
+    # By the column matrix (128 x 32), 64 rows at a time: 64 * 128 * 32 = 2^18 multiply-adds per product;
+    # by the row matrix (32 x 128), 32 * 128 * 32 = 131072.
+    assert plan["col_matrix"].shape == (128, 32) and plan["row_matrix"].shape == (32, 128)
+    assert plan["matrix_rows"] == 64
+    # Products beyond 2^18 however the rows are blocked: by the row matrix (m x H by H x n), or by the column
+    # matrix for a single row (W x n).
+    def plan(m, n):
+        return {"row_src": np.zeros((m, 3), np.int64), "col_src": np.zeros(n, np.int64)}
+
+    assert _matrix_row_block(plan(64, 64), (64, 64)) == 64  # 64 * 64 * 64 = 2^18 either way
+    assert _matrix_row_block(plan(65, 64), (64, 64)) is None  # by the row matrix, 65 * 64 * 64
+    assert _matrix_row_block(plan(1, 65), (4096,)) is None  # one row of 4096 by 65 columns
+    assert _matrix_row_block(plan(1, 64), (4096,)) == 1
 
 
 def test_lowpass_plan_declines_a_filter_that_is_not_separable(rng):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scatter import Scattering1D
 from scatter.grid import filter_bank_1d, littlewood_paley_1d, scattering_1d
-from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
+from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO, with_lowpass_form
 
 BORDER_WARNING = "Signal support is too small to avoid border effects"
 
@@ -144,10 +144,12 @@ def test_matches_kymatio(case, kymatio_numpy, rng):
 
 @pytest.mark.parametrize("N, J, Q, T", [(1024, 6, 8, None), (777, 4, (4, 2), 16), (4096, 8, 8, None)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
-    """The low passes of the moduli no wavelet reads, computed in space, give the FFT route's outputs."""
+@pytest.mark.parametrize("form", ["taps", "matrices"])
+def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, form, rng):
+    """The low passes of the moduli no wavelet reads, computed in space by their taps or by matrix products,
+    give the FFT route's outputs."""
     S = Scattering1D(J, N, Q=Q, T=T)
-    plans = S._plans(np.dtype(dtype))
+    plans = with_lowpass_form(S._plans(np.dtype(dtype)), S.filters["phi"]["levels"], form)
     assert any(p is not None for p in plans["lowpass"])
     fft_only = dict(plans, lowpass=[None] * len(plans["lowpass"]))
     x = rng.standard_normal((3, N)).astype(dtype)
@@ -155,6 +157,18 @@ def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
     got = scattering_1d(x, S.filters, 2, padding, 1, plans)
     expected = scattering_1d(x, S.filters, 2, padding, 1, fft_only)
     assert np.abs(got - expected).max() <= (1e-12 if dtype == np.float64 else 1e-6) * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_signal_gets_the_same_bits_in_any_batch(dtype, rng):
+    """With pocketfft, a signal's outputs do not depend on the batch it comes in, on any number of threads:
+    its low passes by matrix products (one product per signal) included."""
+    S = Scattering1D(8, 4096, Q=8, workers=2)
+    assert all("col_matrix" in p for p in S._plans(np.dtype(dtype))["lowpass"])
+    x = rng.standard_normal((90, 4096)).astype(dtype)
+    whole = S(x)
+    for start, stop in [(0, 1), (5, 6), (3, 17), (40, 90)]:
+        np.testing.assert_array_equal(S(x[start:stop]), whole[start:stop])
 
 
 @pytest.mark.parametrize("case", ORACLE_CASES[::5], ids=case_id)

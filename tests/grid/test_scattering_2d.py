@@ -17,7 +17,7 @@ from scipy import ndimage
 import scatter
 from scatter.grid.filters_2d import filter_bank_2d, littlewood_paley_2d
 from scatter.grid.scattering_2d import scattering_2d
-from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
+from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO, with_lowpass_form
 
 #: Relative tolerance against Kymatio in float64: Kymatio builds its filters in complex64, so the two agree to
 #: ~1e-7; 1e-5 leaves two orders of magnitude of margin and still catches any wrong filter, path or padding.
@@ -133,16 +133,30 @@ def test_float32_matches_kymatio_and_float64(shape, J, L, rng, kymatio_numpy):
     "shape, J, padding", [((32, 32), 2, "reflect"), ((28, 36), 3, "reflect"), ((64, 48), 3, "periodic")]
 )
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_low_passes_in_space_equal_the_transforms(shape, J, padding, dtype, rng):
-    """The low passes of the moduli no wavelet reads, computed in space, give the FFT route's outputs."""
+@pytest.mark.parametrize("form", ["taps", "matrices"])
+def test_low_passes_in_space_equal_the_transforms(shape, J, padding, dtype, form, rng):
+    """The low passes of the moduli no wavelet reads, computed in space by their taps or by matrix products,
+    give the FFT route's outputs."""
     S = transform(J, shape, padding=padding)
-    plans = S._plans(np.dtype(dtype))
+    plans = with_lowpass_form(S._plans(np.dtype(dtype)), S.filters["phi"]["levels"], form)
     assert any(p is not None for p in plans["lowpass"])
     fft_only = dict(plans, lowpass=[None] * J)
     x = rng.standard_normal((3,) + shape).astype(dtype)
     got = scattering_2d(x, S.filters, 2, padding, 1, plans)
     expected = scattering_2d(x, S.filters, 2, padding, 1, fft_only)
     assert rel_err(got, expected) <= (1e-12 if dtype == np.float64 else 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_image_gets_the_same_bits_in_any_batch(dtype, rng):
+    """With pocketfft, an image's outputs do not depend on the batch it comes in, on any number of threads:
+    its low passes by matrix products (one product per image) included."""
+    S = scatter.Scattering2D(3, (64, 48), workers=2)
+    assert sum("col_matrix" in p for p in S._plans(np.dtype(dtype))["lowpass"]) >= 2
+    x = rng.standard_normal((1037, 64, 48)).astype(dtype)
+    whole = S(x)
+    for start, stop in [(0, 1), (5, 6), (3, 17), (511, 530), (1000, 1037)]:
+        np.testing.assert_array_equal(S(x[start:stop]), whole[start:stop])
 
 
 # ---------------------------------------------------------------------------------------------------------
