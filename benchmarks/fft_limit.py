@@ -5,8 +5,8 @@ What it measures
 For each workload of ``speed.py`` (W1-W5, float32, order 2):
 
 scatter
-    Seconds per call of scatter's transform on the whole batch, after warm-up: exactly ``speed.py``'s
-    measurement (its child process is reused), median of ``--repeats`` calls.
+    Seconds per call of scatter's transform on the whole batch, after warm-up (as ``speed.py`` builds and
+    calls it), median of ``--repeats`` calls.
 FFT limit
     Seconds of the FFTs alone that the same call performs, replayed at the same sizes, dtypes and keyword
     arguments, over the same chunks of the batch on the same threads, through the same functions
@@ -51,7 +51,10 @@ Usage::
 ``--fft fftw`` measures scatter on FFTW (``fft="fftw"``, the ``scatter-fftw`` row of ``speed.py``) against
 the replay of its FFTW calls, and writes its own section, ``## FFT limit, FFTW (benchmarks/fft_limit.py)``.
 
-Every measurement runs in a fresh process; the table goes to standard output and to the section
+The transform, the replay of its FFTs and the replay of the FFT-only algorithm's are timed in turn, one call
+of each per turn, in one fresh process per ``--rounds``: the three see the same state of the machine (a
+shared 2-core machine's speed drifts by tens of percent from minute to minute, and from one process to the
+next), and their ratios are paired measurements. The table goes to standard output and to the section
 ``## FFT limit (benchmarks/fft_limit.py)`` of ``benchmarks/RESULTS.md`` (other sections are kept).
 """
 
@@ -273,40 +276,57 @@ def replay(map_args, calls_by_length, only=None):
     return run, n_bytes
 
 
-def timed_runs(fn, repeats, budget_s):
-    runs = []
-    while len(runs) < repeats and sum(runs) < budget_s:
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return runs
-
-
 def fft_only(transform, dtype):
     """Turn off the transform's low passes in space for ``dtype``: every low pass goes through FFTs."""
     plans = transform._plans(np.dtype(dtype))
     transform._plan_cache[np.dtype(dtype)] = dict(plans, lowpass=[None] * len(plans["lowpass"]))
 
 
-def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False, fft="pocketfft"):
-    """Record the FFTs of one transform of the workload's batch (with ``all_fft``, of the FFT-only
-    algorithm) on the FFT library ``fft`` and time their replay."""
+def interleaved_runs(functions, repeats, budget_s):
+    """Seconds of each of ``functions`` (a dict of callables), called in turn, one call each per turn, for
+    ``repeats`` turns or until ``budget_s`` seconds have passed (at least one turn)."""
+    runs = {name: [] for name in functions}
+    start = time.perf_counter()
+    while not runs[next(iter(runs))] or (len(runs[next(iter(runs))]) < repeats
+                                         and time.perf_counter() - start < budget_s):
+        for name, fn in functions.items():
+            begin = time.perf_counter()
+            fn()
+            runs[name].append(time.perf_counter() - begin)
+    return runs
+
+
+def measure_fft_limit(workload, repeats, budget_s, breakdown, fft="pocketfft"):
+    """Record the FFTs of one transform of the workload's batch on the FFT library ``fft``, and those of the
+    FFT-only algorithm; time the transform and the two replays, interleaved call by call."""
     transform = speed.build_scatter(workload, fft)
-    if all_fft:
-        fft_only(transform, np.float32)
-    transform(speed.make_batch(workload, speed.WARMUP_BATCH, np.float32))
+    all_fft = speed.build_scatter(workload, fft)
+    fft_only(all_fft, np.float32)
+    warm_up = speed.make_batch(workload, speed.WARMUP_BATCH, np.float32)
+    transform(warm_up)
+    all_fft(warm_up)
     x = speed.make_batch(workload, workload.batch, np.float32)
     map_args, calls_by_length = record_transform(transform, x)
-    del x
+    all_map_args, all_calls_by_length = record_transform(all_fft, x)
+    if all_map_args != map_args:
+        raise RuntimeError(f"the FFT-only transform chunks the batch differently: {all_map_args} != {map_args}")
+    del all_fft
     run, n_bytes = replay(map_args, calls_by_length)
-    run()  # warm-up: FFT plans, first touch of the buffers
+    run_all, _ = replay(map_args, all_calls_by_length)
+    functions = {"scatter": lambda: transform(x), "fft": run, "all_fft": run_all}
+    for fn in functions.values():
+        fn()  # warm-up: FFT plans on the whole batch, first touch of the buffers
+    runs = interleaved_runs(functions, repeats, budget_s)
     result = {
-        "runs_s": timed_runs(run, repeats, budget_s),
+        "scatter_runs_s": runs["scatter"],
+        "runs_s": runs["fft"],
+        "all_fft_runs_s": runs["all_fft"],
         "map_chunks": {"n_items": map_args[0], "n_threads": map_args[1], "samples_per_item": map_args[2],
                        **dict(map_args[3])},
         "chunks": {str(k): len(v) for k, v in sorted(calls_by_length.items())},
         "buffer_bytes": n_bytes,
         "calls": summarize_calls(calls_by_length),
+        "all_fft_calls": summarize_calls(all_calls_by_length),
     }
     if breakdown:
         result["by_function_s"] = {}
@@ -314,7 +334,7 @@ def measure_fft_limit(workload, repeats, budget_s, breakdown, all_fft=False, fft
         for name in names:
             run_one, _ = replay(map_args, calls_by_length, only={name})
             run_one()
-            result["by_function_s"][name] = statistics.median(timed_runs(run_one, repeats, budget_s))
+            result["by_function_s"][name] = statistics.median(interleaved_runs({name: run_one}, repeats, budget_s)[name])
     return result
 
 
@@ -330,7 +350,7 @@ def summarize_calls(calls_by_length):
 def child_main(job):
     workload = dataclasses.replace(speed.WORKLOADS[job["workload"]], batch=job["batch"])
     result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False),
-                               job.get("all_fft", False), job.get("fft", "pocketfft"))
+                               job.get("fft", "pocketfft"))
     _results.print_result(result)
     return 0
 
@@ -341,33 +361,24 @@ def child_main(job):
 
 
 def measure_workload(workload, args):
-    """scatter's time (speed.py's child), the FFT limit and the FFT-only limit (this script's children),
-    ``--rounds`` times alternated."""
-    scatter_runs, fft_runs, all_fft_runs, fft_result, loads = [], [], [], {}, []
+    """scatter's time, the FFT limit and the FFT-only limit, interleaved in one fresh process per round
+    (``--rounds``); medians over all the rounds' calls."""
+    runs = {"scatter_runs_s": [], "runs_s": [], "all_fft_runs_s": []}
+    result, loads = {}, []
     for _ in range(args.rounds):
         loads.append(os.getloadavg()[0])
-        implementation = "scatter-fftw" if args.fft == "fftw" else "scatter"
-        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
-        job.update(repeats=args.repeats, budget_s=args.budget)
-        ours = _results.run_child(Path(speed.__file__).resolve(), job, CHILD_TIMEOUT_S)
-        if "error" in ours:
-            return {"error": f"scatter: {ours['error']}"}
-        scatter_runs += ours["runs_s"]
         job = {"workload": workload.name, "batch": workload.batch, "repeats": args.repeats, "budget_s": args.budget}
         job.update(breakdown=args.breakdown, fft=args.fft)
-        fft_result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S)
-        if "error" in fft_result:
-            return {"error": f"FFT replay: {fft_result['error']}"}
-        fft_runs += fft_result["runs_s"]
-        all_fft = _results.run_child(SCRIPT, dict(job, breakdown=False, all_fft=True), CHILD_TIMEOUT_S)
-        if "error" in all_fft:
-            return {"error": f"FFT-only replay: {all_fft['error']}"}
-        all_fft_runs += all_fft["runs_s"]
-    scatter_s, fft_s = statistics.median(scatter_runs), statistics.median(fft_runs)
-    all_fft_s = statistics.median(all_fft_runs)
-    return {**fft_result, "scatter_s": scatter_s, "fft_s": fft_s, "ratio": scatter_s / fft_s, "load": max(loads),
-            "scatter_runs": len(scatter_runs), "fft_runs": len(fft_runs), "all_fft_s": all_fft_s,
-            "all_fft_ratio": scatter_s / all_fft_s, "all_fft_calls": all_fft["calls"]}
+        result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S)
+        if "error" in result:
+            return {"error": result["error"]}
+        for key in runs:
+            runs[key] += result[key]
+    scatter_s, fft_s = statistics.median(runs["scatter_runs_s"]), statistics.median(runs["runs_s"])
+    all_fft_s = statistics.median(runs["all_fft_runs_s"])
+    return {**result, "scatter_s": scatter_s, "fft_s": fft_s, "ratio": scatter_s / fft_s, "load": max(loads),
+            "scatter_runs": len(runs["scatter_runs_s"]), "fft_runs": len(runs["runs_s"]), "all_fft_s": all_fft_s,
+            "all_fft_ratio": scatter_s / all_fft_s}
 
 
 HEADER = ["Workload", "scatter (s)", "FFT limit (s)", "scatter / FFT limit", "<= 2x", "FFT-only limit (s)",
@@ -433,17 +444,19 @@ def report(workloads, results, args, seconds, load_before):
         f"- CPU: {info['cpu']}; cores (os.cpu_count): {info['cores']}; RAM: {info['ram']}",
         f"- Python {info['python']}, numpy {v['numpy']}, scipy {v['scipy']}, numba {v['numba']}, scatter {v['scatter']}",
         f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
-        f"- Settings: {args.repeats} timed calls per process, {args.rounds} process pair(s) per workload"
+        f"- Settings: {args.repeats} timed calls of each per process, {args.rounds} process(es) per workload"
         + (f", quick (batches / {speed.QUICK_DIVISOR})" if args.quick else ""),
         "",
         "Workloads:",
         "",
         *[f"- {w.name}: {w.describe()}" for w in workloads],
         "",
-        "scatter: seconds per call on the whole batch after warm-up (speed.py's measurement, median). FFT limit: "
+        "scatter: seconds per call on the whole batch after warm-up, median. FFT limit: "
         f"seconds of the same call's FFTs alone (scatter.grid._fft: {library}; same sizes, "
         "dtypes and options, same chunks of the batch on the same threads; in-place inverse FFTs replayed "
-        "orthonormal), median, each in a fresh process. Target: scatter / FFT limit <= 2. FFT-only limit: the "
+        "orthonormal), median. The transform and the two replays are called in turn, one call each per turn, "
+        "in the same fresh process, so that they share the machine's state. Target: scatter / FFT limit <= 2. "
+        "FFT-only limit: the "
         "same for the FFTs of the algorithm with every low pass through FFTs (Kymatio's), which scatter "
         "replaces by low passes in space where cheaper. Load: the highest 1-minute load average seen when the "
         "measurements started (above the core count, other processes perturbed the figures).",
@@ -471,8 +484,9 @@ def report(workloads, results, args, seconds, load_before):
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workloads", help=f"comma-separated subset of {','.join(speed.WORKLOADS)} (default: all)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per process (default 5)")
-    parser.add_argument("--rounds", type=int, default=1, help="scatter / FFT process pairs per workload (default 1)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed calls of the transform and of each replay per process (default 5)")
+    parser.add_argument("--rounds", type=int, default=1, help="processes per workload (default 1)")
     parser.add_argument("--budget", type=float, default=60.0, help="stop repeating after this many seconds (default 60)")
     parser.add_argument("--quick", action="store_true", help=f"batches / {speed.QUICK_DIVISOR}, no writing")
     parser.add_argument("--breakdown", action="store_true", help="also time the replay of each FFT function alone")
