@@ -105,7 +105,9 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
 
     each convolution a product of spectra on the grid of the current resolution, except the low pass of a
     modulus that no wavelet reads, which is the same sum computed in space with the separable taps of
-    :math:`\phi` where that is cheaper (:func:`~scatter.grid._plans.lowpass_plan`).
+    :math:`\phi` where that is cheaper (:func:`~scatter.grid._plans.lowpass_plan`), as two matrix products
+    per image, :math:`A\, u\, C`, where the taps cover most of the grid
+    (:func:`~scatter.grid._plans.lowpass_matrices`).
 
     Each signal is computed at a peak in :math:`[1/2, 1)`, scaled by a power of two and its outputs scaled
     back (:func:`~scatter.grid._cascade.unit_scales`): exact, and no sum or square leaves the dtype's range.
