@@ -193,9 +193,14 @@ def _tap_cost(plan, shape):
     return n_rows * n_taps * int(shape[-1]) + n_rows * plan["col_src"].size * plan["col_w"].size
 
 
+def _rows_and_columns(shape):
+    """``(H, W)`` of a signal of ``shape``: a 1D signal is one row."""
+    return (1, int(shape[0])) if len(shape) == 1 else (int(shape[0]), int(shape[1]))
+
+
 def _matrix_cost(plan, shape):
     """Multiply-adds of the matrix products of :func:`lowpass_matrices` per signal of ``shape``."""
-    height, width = (1,) + tuple(shape) if len(shape) == 1 else tuple(shape)
+    height, width = _rows_and_columns(shape)
     n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
     return height * width * n_cols + (n_rows * height * n_cols if height > 1 else 0)
 
@@ -248,7 +253,7 @@ def _matrix_row_block(plan, shape):
     """Rows of a signal per product by the column matrix (the largest divisor of the row count that keeps the
     product within :data:`MAX_MATRIX_PRODUCT`), or ``None`` when even one row, or the product by the row
     matrix, exceeds it."""
-    height, width = (1,) + tuple(shape) if len(shape) == 1 else tuple(shape)
+    height, width = _rows_and_columns(shape)
     n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
     if n_rows * height * n_cols > MAX_MATRIX_PRODUCT:
         return None
