@@ -5,9 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 #: Largest number of padded-grid samples per chunk: bounds the memory of the intermediate spectra
 #: (a few arrays of this many complex values per chunk) and keeps a chunk's working set small. Measured on
 #: the speed benchmark's workloads (2 threads, medians of 7 interleaved calls): 2^20 against 2^21 took 11% less
-#: time on W4 (chunks of 16 images of 240x240 instead of 24), 4% less on W2, the same on W1 and W3; 2^18 was
-#: slower on W2, W3 and W4, the per-chunk costs of many small chunks outweighing the smaller working set.
-MAX_CHUNK_SAMPLES = 1 << 20
+#: time on W4 (chunks of 16 images of 240x240 instead of 24), 4% less on W2, the same on W1 and W3. On FFTW
+#: after the low passes by matrix products (medians of 10-12 calls, the sizes interleaved in one process), 2^19
+#: against 2^20 took 11% less time on W1 (chunks of 250 images of 40x40 instead of 500: 104 ms against 117 ms,
+#: twice), the same on W3 and W4 (656 ms against 682 ms) and 2% more on W2; 2^18 was slower on W1, W2 and W4,
+#: the per-chunk costs of many small chunks outweighing the smaller working set.
+MAX_CHUNK_SAMPLES = 1 << 19
 #: Largest batch (in padded-grid samples) that ``inner_threads`` transforms whole, with the threads inside its
 #: FFTs. Small batches make many small calls, whose GIL hand-offs between chunk threads cost more than the
 #: threads gain. Measured with FFTW on 2 threads (whole batch with two-thread FFTs against chunks on a thread

@@ -33,11 +33,11 @@ def test_chunks_are_even_bounded_and_cover_the_batch(n_items, n_threads, samples
 
 
 def test_w4_like_batch_splits_evenly_over_two_threads():
-    # 2^20 samples hold 18 images of 240x240: 96 images need 6 chunks, a multiple of 2 threads, of 16 each.
-    assert _batch.MAX_CHUNK_SAMPLES == 1 << 20
+    # 2^19 samples hold 9 images of 240x240: 96 images need 11 chunks, 12 for 2 threads, of 8 each.
+    assert _batch.MAX_CHUNK_SAMPLES == 1 << 19
     sizes = []
     _batch.map_chunks(lambda c: sizes.append(len(c)) or c, np.zeros(96), np.zeros(96), 2, 240 * 240)
-    assert sorted(sizes) == [16] * 6
+    assert sorted(sizes) == [8] * 12
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
