@@ -286,9 +286,9 @@ def interleaved_runs(functions, repeats, budget_s):
     """Seconds of each of ``functions`` (a dict of callables), called in turn, one call each per turn, for
     ``repeats`` turns or until ``budget_s`` seconds have passed (at least one turn)."""
     runs = {name: [] for name in functions}
+    turns = runs[next(iter(functions))]  # one entry per completed turn
     start = time.perf_counter()
-    while not runs[next(iter(runs))] or (len(runs[next(iter(runs))]) < repeats
-                                         and time.perf_counter() - start < budget_s):
+    while not turns or (len(turns) < repeats and time.perf_counter() - start < budget_s):
         for name, fn in functions.items():
             begin = time.perf_counter()
             fn()

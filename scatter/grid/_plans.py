@@ -202,7 +202,8 @@ def _matrix_cost(plan, shape):
     """Multiply-adds of the matrix products of :func:`lowpass_matrices` per signal of ``shape``."""
     height, width = _rows_and_columns(shape)
     n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
-    return height * width * n_cols + (n_rows * height * n_cols if height > 1 else 0)
+    # 1D: the row weight is folded into the column matrix, no product by a row matrix.
+    return height * width * n_cols + (n_rows * height * n_cols if len(shape) > 1 else 0)
 
 
 def lowpass_matrices(plan, shape):
@@ -218,7 +219,7 @@ def lowpass_matrices(plan, shape):
     tuple of ndarray
         ``(A or None, C)`` in the dtype of the plan's weights, C-contiguous.
     """
-    width = int(shape[-1])
+    height, width = _rows_and_columns(shape)
     dtype = plan["col_w"].dtype
     n_taps = plan["col_w"].size
     cols = np.zeros((width, plan["col_src"].size), np.float64)
@@ -228,7 +229,7 @@ def lowpass_matrices(plan, shape):
     if len(shape) == 1:
         return None, (cols * float(plan["row_w"][0])).astype(dtype)
     n_rows, n_row_taps = plan["row_src"].shape
-    rows = np.zeros((n_rows, int(shape[0])), np.float64)
+    rows = np.zeros((n_rows, height), np.float64)
     np.add.at(rows, (np.repeat(np.arange(n_rows), n_row_taps), plan["row_src"].ravel()),
               np.tile(plan["row_w"].astype(np.float64), n_rows))
     return rows.astype(dtype), cols.astype(dtype)
