@@ -22,15 +22,19 @@ def unit_scales(x):
     return np.ldexp(np.ones(x.shape[0], x.dtype), -exponent)
 
 
-def to_unit_scale(x, padded):
-    """``padded`` (a padded copy of the signals ``x``, scaled in place, or ``x`` itself, copied) times the
-    :func:`unit_scales` of ``x``; returns it and the scales, by which the outputs are then divided."""
+def to_unit_scale(x, shape, empty, offsets=None):
+    """The signals ``x`` (B, N) or (B, M, N) times their :func:`unit_scales`, in a new array of ``shape`` from
+    ``empty``: mirror-padded with ``offsets`` samples before them on each axis (``(left,)`` or ``(top, left)``,
+    :func:`~scatter.grid._kernels.reflect_pad_1d`), or copied as they are (``None``). Returns it and the
+    scales, by which the outputs are then divided."""
     scales = unit_scales(x)
-    per_item = scales.reshape((-1,) + (1,) * (x.ndim - 1))
-    if padded is x:
-        return x * per_item, scales
-    padded *= per_item
-    return padded, scales
+    scaled = empty(shape, x.dtype)
+    if offsets is None:
+        np.multiply(x, scales.reshape((-1,) + (1,) * (x.ndim - 1)), out=scaled)
+    else:
+        pad = _kernels.reflect_pad_1d if x.ndim == 2 else _kernels.reflect_pad_2d
+        pad(x, *offsets, scales, scaled)
+    return scaled, scales
 
 
 class CascadeSteps:

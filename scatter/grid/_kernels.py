@@ -25,27 +25,54 @@ def _reflect_index(i, n):
 
 
 @njit(cache=True, nogil=True)
-def reflect_pad_1d(x, left, out):
-    """Write ``x`` (B, N) into ``out`` (B, Np) with ``left`` samples of mirror padding before it.
+def _reflect_indices(count, offset, n):
+    """Indices into a length-``n`` axis of positions ``-offset .. count - offset - 1`` of its mirror extension."""
+    indices = np.empty(count, np.uint64)
+    for i in range(count):
+        indices[i] = _reflect_index(i - offset, n)
+    return indices
 
-    Mirror reflection without repeating the edge sample (NumPy's ``mode="reflect"``), repeated as often as
-    the padding needs.
-    """
-    n_batch, n = x.shape
-    for b in range(n_batch):
-        for t in range(out.shape[1]):
-            out[b, t] = x[b, _reflect_index(t - left, n)]
+
+@njit(cache=True, nogil=True, inline="always")
+def _pad_row(src, columns, first, stop, left, scale, dst):
+    """``dst[c] = src[columns[c]] * scale``, the stretch ``first <= c < stop`` (where ``columns[c] = c - left``)
+    as a plain copy."""
+    for c in range(first):
+        dst[c] = src[columns[c]] * scale
+    # Unsigned indices: no wraparound check on the shifted index, so the loop vectorises.
+    shift = np.uint64(left)
+    for c in range(np.uint64(first), np.uint64(stop)):
+        dst[c] = src[c - shift] * scale
+    for c in range(stop, dst.shape[0]):
+        dst[c] = src[columns[c]] * scale
 
 
 @njit(cache=True, nogil=True)
-def reflect_pad_2d(x, top, left, out):
-    """2D version of :func:`reflect_pad_1d`: mirror padding along both trailing axes."""
-    n_batch, m, n = x.shape
-    for b in range(n_batch):
+def reflect_pad_1d(x, left, scales, out):
+    """Write ``x`` (B, N) times ``scales`` (B,) into ``out`` (B, Np) with ``left`` samples of mirror padding before it.
+
+    Mirror reflection without repeating the edge sample (NumPy's ``mode="reflect"``), repeated as often as
+    the padding needs: ``out[b, t] = scales[b] * x[b, r(t - left)]``, ``r`` the index into the mirror extension.
+    """
+    n = x.shape[1]
+    width = out.shape[1]
+    first, stop = min(max(left, 0), width), min(max(left + n, 0), width)
+    columns = _reflect_indices(width, left, n)
+    for b in range(x.shape[0]):
+        _pad_row(x[b], columns, first, stop, left, scales[b], out[b])
+
+
+@njit(cache=True, nogil=True)
+def reflect_pad_2d(x, top, left, scales, out):
+    """2D version of :func:`reflect_pad_1d`: mirror padding along both trailing axes, times ``scales``."""
+    m, n = x.shape[1], x.shape[2]
+    width = out.shape[2]
+    first, stop = min(max(left, 0), width), min(max(left + n, 0), width)
+    rows = _reflect_indices(out.shape[1], top, m)
+    columns = _reflect_indices(width, left, n)
+    for b in range(x.shape[0]):
         for r in range(out.shape[1]):
-            src_r = _reflect_index(r - top, m)
-            for c in range(out.shape[2]):
-                out[b, r, c] = x[b, src_r, _reflect_index(c - left, n)]
+            _pad_row(x[b, rows[r]], columns, first, stop, left, scales[b], out[b, r])
 
 
 # Reassociating and contracting the sums of products is harmless and lets LLVM vectorise the inner loops.

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _fft, _kernels
+from . import _fft
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
@@ -129,12 +129,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     out = np.empty((n_batch, len(paths), stop - start), x.dtype)
     if n_batch == 0:
         return out
-    if left or right:
-        padded = _fft.allocator(fft)((n_batch, n_padded), x.dtype)
-        _kernels.reflect_pad_1d(x, left, padded)
-    else:
-        padded = x
-    padded, scales = to_unit_scale(x, padded)
+    padded, scales = to_unit_scale(x, (n_batch, n_padded), _fft.allocator(fft), (left,) if left or right else None)
 
     if plans is None:
         plans = plans_1d(bank, max_order, x.dtype, padding, fft)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from .._validation import check_choice, check_int, check_shape, check_signal
-from . import _fft, _kernels
+from . import _fft
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
 from ._plans import apply_plan, lowpass_in_space, periodization_plan
@@ -116,13 +116,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     psi = bank["psi"]
     Mp, Np = bank["shape"]
     n_batch, M, N = x.shape
-    if padding == "reflect":
-        top, left = (Mp - M) // 2, (Np - N) // 2
-        padded = _fft.allocator(fft)((n_batch, Mp, Np), x.dtype)
-        _kernels.reflect_pad_2d(x, top, left, padded)
-    else:
-        padded = x
-    padded, scales = to_unit_scale(x, padded)
+    offsets = ((Mp - M) // 2, (Np - N) // 2) if padding == "reflect" else None
+    padded, scales = to_unit_scale(x, (n_batch, Mp, Np), _fft.allocator(fft), offsets)
     crop = output_border(padding)
     m_out, n_out = (Mp >> J) - 2 * crop, (Np >> J) - 2 * crop
     n_paths = n_channels_2d(J, L, max_order)

@@ -31,22 +31,27 @@ EXTREME_POWERS_OF_TWO = [
 ]
 
 
-@pytest.mark.parametrize("n, left, n_out", [(7, 3, 16), (8, 0, 8), (5, 4, 32), (2, 1, 9)])
+@pytest.mark.parametrize("n, left, n_out", [(7, 3, 16), (8, 0, 8), (5, 4, 32), (2, 1, 9), (1, 3, 8), (6, 0, 15)])
 def test_reflect_pad_1d_matches_numpy(rng, n, left, n_out):
     x = rng.standard_normal((3, n))
+    scales = np.array([1.0, 0.25, 3.0])
     out = np.empty((3, n_out))
-    _kernels.reflect_pad_1d(x, left, out)
-    expected = np.pad(x, ((0, 0), (left, n_out - n - left)), mode="reflect")
+    _kernels.reflect_pad_1d(x, left, scales, out)
+    expected = np.pad(x, ((0, 0), (left, n_out - n - left)), mode="reflect") * scales[:, None]
     np.testing.assert_array_equal(out, expected)
 
 
-@pytest.mark.parametrize("shape, top, left, out_shape", [((5, 7), 2, 3, (12, 16)), ((4, 4), 4, 4, (12, 12))])
+@pytest.mark.parametrize(
+    "shape, top, left, out_shape",
+    [((5, 7), 2, 3, (12, 16)), ((4, 4), 4, 4, (12, 12)), ((3, 2), 0, 5, (3, 13)), ((2, 9), 7, 0, (16, 9))],
+)
 def test_reflect_pad_2d_matches_numpy(rng, shape, top, left, out_shape):
-    x = rng.standard_normal((2,) + shape)
-    out = np.empty((2,) + out_shape)
-    _kernels.reflect_pad_2d(x, top, left, out)
+    x = rng.standard_normal((2,) + shape).astype(np.float32)
+    scales = np.array([0.5, 2.0**-20], np.float32)
+    out = np.empty((2,) + out_shape, np.float32)
+    _kernels.reflect_pad_2d(x, top, left, scales, out)
     pads = ((0, 0), (top, out_shape[0] - shape[0] - top), (left, out_shape[1] - shape[1] - left))
-    np.testing.assert_array_equal(out, np.pad(x, pads, mode="reflect"))
+    np.testing.assert_array_equal(out, np.pad(x, pads, mode="reflect") * scales[:, None, None])
 
 
 def _dense_multiply_periodize(x, h, factor, half):
