@@ -41,6 +41,7 @@ from scipy import fft as sp_fft
 
 from .._atomic import atomic_path
 from .._validation import check_choice
+from . import _kernels
 
 #: FFT libraries of the grid transforms.
 BACKENDS = ("pocketfft", "fftw")
@@ -68,7 +69,7 @@ def empty(shape, dtype):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGNMENT, np.uint8)
-    start = -raw.ctypes.data % ALIGNMENT
+    start = _kernels.bytes_to_alignment(raw, ALIGNMENT)
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 

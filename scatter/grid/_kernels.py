@@ -14,6 +14,13 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True)
+def bytes_to_alignment(raw, alignment):
+    """Bytes from the start of the data of ``raw`` to the next multiple of ``alignment``: what
+    :func:`scatter.grid._fft.empty` skips (a microsecond less than reading the address through ``ctypes``)."""
+    return -raw.ctypes.data % alignment
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _reflect_index(i, n):
     """Index into a length-``n`` axis of position ``i`` of its mirror extension (edge not repeated)."""
