@@ -90,15 +90,15 @@ class CascadeSteps:
             self.lowpass(self.spectrum(u, [self.plans["phi"][level]]), level, channel)
             return
         target = self.out[:, channel]
+        if "output_weights" in plan:  # 1D, by the Numba kernel, whose sums do not depend on the batch either
+            _kernels.dense_lowpass_1d(u, plan["output_weights"], target)
+            return
         rows = u.reshape((u.shape[0], -1, u.shape[-1]))
         if self.ndim == 1:
             target = target[:, None]
         if "col_matrix" in plan:
             # Products of the same shapes for every signal, in any batch, so that a signal's sums, hence its bits,
             # do not depend on the batch; each small enough for BLAS to run it on this thread.
-            if plan["row_matrix"] is None:  # 1D: one row per signal
-                np.matmul(rows, plan["col_matrix"], out=target)
-                return
             n_batch, height, width = rows.shape
             blocks = rows.reshape(n_batch * (height // plan["matrix_rows"]), plan["matrix_rows"], width)
             columns = np.matmul(blocks, plan["col_matrix"]).reshape(n_batch, height, -1)

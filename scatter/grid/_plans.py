@@ -263,14 +263,19 @@ def _matrix_row_block(plan, shape):
 
 
 def lowpass_in_space(h, factor, first, count, dtype):
-    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``; with
-    its :func:`lowpass_matrices` as ``row_matrix`` and ``col_matrix``, and the rows of a signal per product
-    by ``col_matrix`` as ``matrix_rows`` (:func:`_matrix_row_block`), where these are cheaper than its taps."""
+    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``; where
+    its :func:`lowpass_matrices` are cheaper than its taps, with them: for 2D signals as ``row_matrix`` and
+    ``col_matrix``, and the rows of a signal per product by ``col_matrix`` as ``matrix_rows``
+    (:func:`_matrix_row_block`); for 1D signals the column matrix transposed, the weights of each output
+    over the signal's samples, as ``output_weights`` (for :func:`scatter.grid._kernels.dense_lowpass_1d`)."""
     plan = lowpass_plan(h, factor, first, count, dtype)
     if plan is None or not cheaper_in_space(plan, h.shape):
         return None
     block = _matrix_row_block(plan, h.shape)
     if block is not None and _matrix_cost(plan, h.shape) < MATRIX_SPEEDUP * _tap_cost(plan, h.shape):
-        plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
-        plan["matrix_rows"] = block
+        row_matrix, col_matrix = lowpass_matrices(plan, h.shape)
+        if row_matrix is None:
+            plan["output_weights"] = np.ascontiguousarray(col_matrix.T)
+        else:
+            plan["row_matrix"], plan["col_matrix"], plan["matrix_rows"] = row_matrix, col_matrix, block
     return plan

@@ -137,10 +137,14 @@ def with_lowpass_form(plans, levels, form):
     lowpass = []
     for plan, h in zip(plans["lowpass"], levels):
         if plan is not None:
-            plan = {key: value for key, value in plan.items() if key not in ("row_matrix", "col_matrix")}
+            forms = ("row_matrix", "col_matrix", "matrix_rows", "output_weights")
+            plan = {key: value for key, value in plan.items() if key not in forms}
             if form == "matrices":
-                plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
-                plan["matrix_rows"] = 1
+                row_matrix, col_matrix = lowpass_matrices(plan, h.shape)
+                if row_matrix is None:
+                    plan["output_weights"] = np.ascontiguousarray(col_matrix.T)
+                else:
+                    plan["row_matrix"], plan["col_matrix"], plan["matrix_rows"] = row_matrix, col_matrix, 1
         lowpass.append(plan)
     return dict(plans, lowpass=lowpass)
 
@@ -178,6 +182,28 @@ def test_lowpass_in_space_samples_the_circular_convolution(rng, shape, factor, f
         assert (row_matrix is None) == (len(shape) == 1)
         out = rows @ col_matrix if row_matrix is None else row_matrix @ rows @ col_matrix
     np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
+
+
+@pytest.mark.parametrize("n", [1, 37, 1001, 4096])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_lowpass_1d_is_the_product_and_gives_each_signal_the_same_bits_in_any_batch(rng, n, dtype):
+    u = rng.standard_normal((23, n)).astype(dtype)
+    weights = rng.standard_normal((5, n)).astype(dtype)
+    whole = np.empty((23, 5), dtype)
+    _kernels.dense_lowpass_1d(u, weights, whole)
+    expected = u.astype(np.float64) @ weights.astype(np.float64).T
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(whole, expected, rtol=0, atol=rtol * np.sqrt(n) * np.abs(expected).max())
+    # Blocks of four and the zero-padded last block, at every offset: the same sums in the same order.
+    for start, stop in [(0, 1), (1, 2), (3, 17), (5, 23), (2, 9), (1, 5), (22, 23)]:
+        part = np.empty((stop - start, 5), dtype)
+        _kernels.dense_lowpass_1d(u[start:stop], weights, part)
+        np.testing.assert_array_equal(part, whole[start:stop])
+    # Into the strided channel of an output array, as the transforms write it.
+    out = np.zeros((23, 3, 5), dtype)
+    _kernels.dense_lowpass_1d(u, weights, out[:, 1])
+    np.testing.assert_array_equal(out[:, 1], whole)
+    assert not out[:, 0].any() and not out[:, 2].any()
 
 
 def test_lowpass_matrices_add_taps_that_wrap_onto_one_sample():
