@@ -119,6 +119,20 @@ def test_fftw_plan_pool_is_bounded(rng):
     assert [key[2] for key in pool._idle] == [(2, 7), (2, 8), (2, 9)]
 
 
+def test_fftw_plan_pool_reuses_an_idle_plan_and_plans_an_unaligned_buffer_apart(rng):
+    pool = _fft._PlanPool()
+    aligned = _fft.empty((3, 10), np.complex64)
+    unaligned = _fft.empty(31, np.complex64)[1:].reshape(3, 10)  # 8 bytes off: too little for FFTW's SIMD
+    for buffer in (aligned, aligned, unaligned, aligned, unaligned):
+        values = random_complex(rng, (3, 10), np.complex64)
+        buffer[...] = values
+        pool.run("c2c", buffer, buffer, 1)
+        assert rel_err(buffer, np.fft.ifft(values.astype(np.complex128)) * 10) <= 1e-6
+    # One plan per problem, reused: the aligned one, and the unaligned buffer's own (FFTW_UNALIGNED).
+    assert sorted(len(plans) for plans in pool._idle.values()) == [1, 1]
+    assert sorted(len(key) for key in pool._idle) == [10, 11]
+
+
 @pytest.mark.parametrize("fft", ["mkl", "FFTW", "", None, 1])
 def test_unknown_backend_is_refused(fft):
     with pytest.raises(ValueError, match=re.escape(f"fft must be one of ['fftw', 'pocketfft']; got {fft!r}")):
