@@ -90,18 +90,15 @@ class CascadeSteps:
             self.lowpass(self.spectrum(u, [self.plans["phi"][level]]), level, channel)
             return
         target = self.out[:, channel]
-        if "output_weights" in plan:  # 1D, by the Numba kernel, whose sums do not depend on the batch either
-            _kernels.dense_lowpass_1d(u, plan["output_weights"], target)
-            return
-        rows = u.reshape((u.shape[0], -1, u.shape[-1]))
         if self.ndim == 1:
-            target = target[:, None]
+            _kernels.lowpass_1d(u, plan["starts_1d"], plan["taps_1d"], target)
+            return
         if "col_matrix" in plan:
-            # Products of the same shapes for every signal, in any batch, so that a signal's sums, hence its bits,
+            # Products of the same shapes for every image, in any batch, so that an image's sums, hence its bits,
             # do not depend on the batch; each small enough for BLAS to run it on this thread.
-            n_batch, height, width = rows.shape
-            blocks = rows.reshape(n_batch * (height // plan["matrix_rows"]), plan["matrix_rows"], width)
+            n_batch, height, width = u.shape
+            blocks = u.reshape(n_batch * (height // plan["matrix_rows"]), plan["matrix_rows"], width)
             columns = np.matmul(blocks, plan["col_matrix"]).reshape(n_batch, height, -1)
             np.matmul(plan["row_matrix"], columns, out=target)
             return
-        _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], target)
+        _kernels.separable_lowpass(u, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], target)

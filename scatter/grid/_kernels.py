@@ -143,42 +143,58 @@ def hermitian_complete(spectra, start):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
-def _dot_four(u0, u1, u2, u3, w):
-    """The dot products of ``w`` with four rows at once: ``w`` is read once for the four."""
+def _dot_four(u0, u1, u2, u3, start, w, w_start, count):
+    """``sum_t w[w_start + t] * u_i[start + t]``, ``0 <= t < count``, for four rows ``u_i`` at once: the weights
+    are read once for the four. Not inlined into its callers, so that it keeps these fastmath flags, which let
+    LLVM vectorise the sums."""
     s0 = s1 = s2 = s3 = w.dtype.type(0)
-    for t in range(w.shape[0]):
-        wt = w[t]
-        s0 += u0[t] * wt
-        s1 += u1[t] * wt
-        s2 += u2[t] * wt
-        s3 += u3[t] * wt
+    # Unsigned offsets: no wraparound checks, so the loop vectorises.
+    a, c = np.uint64(start), np.uint64(w_start)
+    for t in range(np.uint64(count)):
+        wt = w[c + t]
+        s0 += u0[a + t] * wt
+        s1 += u1[a + t] * wt
+        s2 += u2[a + t] * wt
+        s3 += u3[a + t] * wt
     return s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True)
-def dense_lowpass_1d(u, weights, out):
-    """``out[b, k] = sum_t weights[k, t] u[b, t]``: ``u`` (B, N), ``weights`` (m, N), ``out`` (B, m).
+def _lowpass_four(u0, u1, u2, u3, starts, taps, out, b):
+    """:func:`lowpass_1d` of four signals into ``out[b:b + 4]``."""
+    n, n_taps = u0.shape[0], taps.shape[0]
+    for k in range(starts.shape[0]):
+        start = starts[k]
+        first = min(n_taps, n - start)  # the taps before the window wraps around
+        s0, s1, s2, s3 = _dot_four(u0, u1, u2, u3, start, taps, 0, first)
+        if first < n_taps:
+            t0, t1, t2, t3 = _dot_four(u0, u1, u2, u3, 0, taps, first, n_taps - first)
+            s0, s1, s2, s3 = s0 + t0, s1 + t1, s2 + t2, s3 + t3
+        out[b, k], out[b + 1, k], out[b + 2, k], out[b + 3, k] = s0, s1, s2, s3
 
-    Signals go four at a time, each weight row read once per four; the last ``B mod 4`` go through a block
-    of four padded with zeros, so that every signal's sums run the same code in the same order, and its
-    outputs do not depend on where it sits in a C-contiguous ``u``. Against NumPy's product of each signal by the
-    weights (OpenBLAS, one product per signal, as bit-stable): 40% less time at N = 1024 and 20% at N = 256
-    on 32 signals and 16 outputs, the same at N = 2048-4096.
+
+@njit(cache=True, nogil=True)
+def lowpass_1d(u, starts, taps, out):
+    """``out[b, k] = sum_s taps[s] u[b, (starts[k] + s) mod N]``: ``u`` (B, N) C-contiguous, ``starts`` (m,) in
+    ``[0, N)``, ``taps`` (T,) with ``T <= N``, ``out`` (B, m). The plan comes from
+    :func:`scatter.grid._plans.lowpass_taps_1d`.
+
+    Signals go four at a time, the taps read once per four; the last ``B mod 4`` go through a block of four
+    padded with zeros, so that every signal's sums run the same code in the same order, and its outputs do
+    not depend on where it sits in the batch. Measured against :func:`separable_lowpass` on 32 signals and 16
+    outputs (float32, one thread): 0.054 ms against 0.117 at N = 4096 (2473 taps), 0.0058 against 0.0094 at
+    N = 256 (155 taps); on 16 signals and 256 outputs, 0.48 against 0.74 ms at N = 65536.
     """
     n_batch, n = u.shape
-    n_out = weights.shape[0]
     full = n_batch - n_batch % 4
     for b in range(0, full, 4):
-        for k in range(n_out):
-            out[b, k], out[b + 1, k], out[b + 2, k], out[b + 3, k] = _dot_four(u[b], u[b + 1], u[b + 2], u[b + 3],
-                                                                              weights[k])
+        _lowpass_four(u[b], u[b + 1], u[b + 2], u[b + 3], starts, taps, out, b)
     if full < n_batch:
         block = np.zeros((4, n), u.dtype)
         block[: n_batch - full] = u[full:]
-        for k in range(n_out):
-            sums = _dot_four(block[0], block[1], block[2], block[3], weights[k])
-            for i in range(n_batch - full):
-                out[full + i, k] = sums[i]
+        sums = np.empty((4, starts.shape[0]), out.dtype)
+        _lowpass_four(block[0], block[1], block[2], block[3], starts, taps, sums, 0)
+        out[full:] = sums[: n_batch - full]
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})

@@ -188,51 +188,65 @@ FFT_COST_PER_N_LOG_N = 2.5
 
 
 def _tap_cost(plan, shape):
-    """Multiply-adds of :func:`scatter.grid._kernels.separable_lowpass` per signal of ``shape``."""
+    """Multiply-adds of the low pass by its taps per signal of ``shape``: :func:`scatter.grid._kernels.lowpass_1d`
+    for 1D signals, :func:`scatter.grid._kernels.separable_lowpass` (rows, then columns) for images."""
     n_rows, n_taps = plan["row_src"].shape
-    return n_rows * n_taps * int(shape[-1]) + n_rows * plan["col_src"].size * plan["col_w"].size
-
-
-def _rows_and_columns(shape):
-    """``(H, W)`` of a signal of ``shape``: a 1D signal is one row."""
-    return (1, int(shape[0])) if len(shape) == 1 else (int(shape[0]), int(shape[1]))
+    columns = n_rows * plan["col_src"].size * plan["col_w"].size
+    return columns if len(shape) == 1 else n_rows * n_taps * int(shape[-1]) + columns
 
 
 def _matrix_cost(plan, shape):
-    """Multiply-adds of the matrix products of :func:`lowpass_matrices` per signal of ``shape``."""
-    height, width = _rows_and_columns(shape)
+    """Multiply-adds of the matrix products of :func:`lowpass_matrices` per image of ``shape``."""
+    height, width = shape
     n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
-    # 1D: the row weight is folded into the column matrix, no product by a row matrix.
-    return height * width * n_cols + (n_rows * height * n_cols if len(shape) > 1 else 0)
+    return height * width * n_cols + n_rows * height * n_cols
 
 
 def lowpass_matrices(plan, shape):
-    r"""The :func:`lowpass_plan` ``plan`` as matrices: :math:`S_b = A\, u_b\, C` for each signal :math:`u_b`.
+    r"""The :func:`lowpass_plan` ``plan`` of images of ``shape`` as matrices: :math:`S_b = A\, u_b\, C` for
+    each image :math:`u_b`.
 
     :math:`C[c, k] = \sum_s w^{col}_s [c \equiv c_k + s \pmod W]` (``W`` columns by the ``n`` output columns)
     and :math:`A[i, r] = \sum_t w^{row}_t [r = r_{i,t}]` (the ``m`` output rows by ``H`` rows): the same sums
-    as :func:`scatter.grid._kernels.separable_lowpass`, with zeros where no tap reaches. For 1D signals
-    (``H = 1``) ``A`` is the single row weight, folded into ``C``, and ``None``.
+    as :func:`scatter.grid._kernels.separable_lowpass`, with zeros where no tap reaches.
 
     Returns
     -------
     tuple of ndarray
-        ``(A or None, C)`` in the dtype of the plan's weights, C-contiguous.
+        ``(A, C)`` in the dtype of the plan's weights, C-contiguous.
     """
-    height, width = _rows_and_columns(shape)
+    height, width = shape
     dtype = plan["col_w"].dtype
-    n_taps = plan["col_w"].size
-    cols = np.zeros((width, plan["col_src"].size), np.float64)
-    reached = (plan["col_src"][None, :] + np.arange(n_taps)[:, None]) % width  # (tap, output column)
-    np.add.at(cols, (reached, np.broadcast_to(np.arange(plan["col_src"].size), reached.shape)),
-              np.broadcast_to(plan["col_w"].astype(np.float64)[:, None], reached.shape))
-    if len(shape) == 1:
-        return None, (cols * float(plan["row_w"][0])).astype(dtype)
     n_rows, n_row_taps = plan["row_src"].shape
     rows = np.zeros((n_rows, height), np.float64)
     np.add.at(rows, (np.repeat(np.arange(n_rows), n_row_taps), plan["row_src"].ravel()),
               np.tile(plan["row_w"].astype(np.float64), n_rows))
-    return rows.astype(dtype), cols.astype(dtype)
+    return rows.astype(dtype), _fold_taps(plan["col_w"], plan["col_src"], width).T.astype(dtype)
+
+
+def _fold_taps(weights, starts, n):
+    r""":math:`F[k, c] = \sum_s w_s [c \equiv a_k + s \pmod n]`: the taps ``weights`` read from ``starts``
+    :math:`a_k` on a period of ``n``, as one row of weights over the period per output (float64)."""
+    folded = np.zeros((len(starts), n), np.float64)
+    reached = (np.asarray(starts)[:, None] + np.arange(weights.size)[None, :]) % n  # (output, tap)
+    np.add.at(folded, (np.broadcast_to(np.arange(len(starts))[:, None], reached.shape), reached),
+              np.broadcast_to(weights.astype(np.float64)[None, :], reached.shape))
+    return folded
+
+
+def lowpass_taps_1d(plan, n):
+    r"""The :func:`lowpass_plan` ``plan`` of 1D signals of ``n`` samples for
+    :func:`scatter.grid._kernels.lowpass_1d`: ``(starts, taps)`` with
+    :math:`S[k] = \sum_s \mathrm{taps}_s\, u[(\mathrm{starts}_k + s) \bmod n]`.
+
+    The taps are the column taps times the single row weight; more taps than samples wrap onto the same
+    samples and are added up first, into ``n`` taps from each output's first sample.
+    """
+    weights = plan["col_w"].astype(np.float64) * float(plan["row_w"][0])
+    starts = np.asarray(plan["col_src"], np.int64) % n
+    if weights.size > n:
+        weights = _fold_taps(weights, [0], n)[0]
+    return starts, weights.astype(plan["col_w"].dtype)
 
 
 def cheaper_in_space(plan, shape):
@@ -251,10 +265,12 @@ MAX_MATRIX_PRODUCT = 1 << 18
 
 
 def _matrix_row_block(plan, shape):
-    """Rows of a signal per product by the column matrix (the largest divisor of the row count that keeps the
+    """Rows of an image per product by the column matrix (the largest divisor of the row count that keeps the
     product within :data:`MAX_MATRIX_PRODUCT`), or ``None`` when even one row, or the product by the row
-    matrix, exceeds it."""
-    height, width = _rows_and_columns(shape)
+    matrix, exceeds it, or for 1D signals (:func:`lowpass_taps_1d` instead)."""
+    if len(shape) == 1:
+        return None
+    height, width = shape
     n_rows, n_cols = plan["row_src"].shape[0], plan["col_src"].size
     if n_rows * height * n_cols > MAX_MATRIX_PRODUCT:
         return None
@@ -263,19 +279,18 @@ def _matrix_row_block(plan, shape):
 
 
 def lowpass_in_space(h, factor, first, count, dtype):
-    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``; where
-    its :func:`lowpass_matrices` are cheaper than its taps, with them: for 2D signals as ``row_matrix`` and
-    ``col_matrix``, and the rows of a signal per product by ``col_matrix`` as ``matrix_rows``
-    (:func:`_matrix_row_block`); for 1D signals the column matrix transposed, the weights of each output
-    over the signal's samples, as ``output_weights`` (for :func:`scatter.grid._kernels.dense_lowpass_1d`)."""
+    """The :func:`lowpass_plan` of these arguments where it is :func:`cheaper_in_space`, else ``None``. For 1D
+    signals with its :func:`lowpass_taps_1d` as ``starts_1d`` and ``taps_1d``; for images, where its
+    :func:`lowpass_matrices` are cheaper than its taps, with them as ``row_matrix`` and ``col_matrix``, and the
+    rows of an image per product by ``col_matrix`` as ``matrix_rows`` (:func:`_matrix_row_block`)."""
     plan = lowpass_plan(h, factor, first, count, dtype)
     if plan is None or not cheaper_in_space(plan, h.shape):
         return None
+    if h.ndim == 1:
+        plan["starts_1d"], plan["taps_1d"] = lowpass_taps_1d(plan, h.size)
+        return plan
     block = _matrix_row_block(plan, h.shape)
     if block is not None and _matrix_cost(plan, h.shape) < MATRIX_SPEEDUP * _tap_cost(plan, h.shape):
-        row_matrix, col_matrix = lowpass_matrices(plan, h.shape)
-        if row_matrix is None:
-            plan["output_weights"] = np.ascontiguousarray(col_matrix.T)
-        else:
-            plan["row_matrix"], plan["col_matrix"], plan["matrix_rows"] = row_matrix, col_matrix, block
+        plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
+        plan["matrix_rows"] = block
     return plan

@@ -17,6 +17,7 @@ from scatter.grid._plans import (
     lowpass_in_space,
     lowpass_matrices,
     lowpass_plan,
+    lowpass_taps_1d,
     periodization_plan,
 )
 
@@ -131,20 +132,16 @@ def _gaussian_spectrum(shape, sigma):
 
 
 def with_lowpass_form(plans, levels, form):
-    """``plans`` whose low passes in space all run by their taps (``form="taps"``) or all by their
-    :func:`lowpass_matrices` (``"matrices"``), one row of a signal per product by the column matrix;
+    """2D ``plans`` whose low passes in space all run by their taps (``form="taps"``) or all by their
+    :func:`lowpass_matrices` (``"matrices"``), one row of an image per product by the column matrix;
     ``levels``: the low pass's spectrum at each level."""
     lowpass = []
     for plan, h in zip(plans["lowpass"], levels):
         if plan is not None:
-            forms = ("row_matrix", "col_matrix", "matrix_rows", "output_weights")
-            plan = {key: value for key, value in plan.items() if key not in forms}
+            plan = {key: value for key, value in plan.items() if key not in ("row_matrix", "col_matrix")}
             if form == "matrices":
-                row_matrix, col_matrix = lowpass_matrices(plan, h.shape)
-                if row_matrix is None:
-                    plan["output_weights"] = np.ascontiguousarray(col_matrix.T)
-                else:
-                    plan["row_matrix"], plan["col_matrix"], plan["matrix_rows"] = row_matrix, col_matrix, 1
+                plan["row_matrix"], plan["col_matrix"] = lowpass_matrices(plan, h.shape)
+                plan["matrix_rows"] = 1
         lowpass.append(plan)
     return dict(plans, lowpass=lowpass)
 
@@ -164,8 +161,10 @@ LOWPASS_CASES = [((64,), 4, (3,), (10,), 2.0), ((40, 24), 4, (1, 1), (8, 4), 1.5
 
 @pytest.mark.parametrize(("shape", "factor", "first", "count", "sigma"), LOWPASS_CASES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("form", ["taps", "matrices"])
+@pytest.mark.parametrize("form", ["taps", "fast"])
 def test_lowpass_in_space_samples_the_circular_convolution(rng, shape, factor, first, count, sigma, dtype, form):
+    """By the taps of :func:`~scatter.grid._kernels.separable_lowpass`, and by the forms the transforms use
+    where they are cheaper: :func:`~scatter.grid._kernels.lowpass_1d` for 1D signals, the matrices for images."""
     h = _gaussian_spectrum(shape, sigma)
     # A spectrum cropped away from its tails, as the coarse levels of the 2D low pass are: taps everywhere.
     h = h * (np.abs(np.fft.fftfreq(shape[-1])) < 0.3)
@@ -176,32 +175,38 @@ def test_lowpass_in_space_samples_the_circular_convolution(rng, shape, factor, f
     out = np.empty(expected.shape, dtype)
     if form == "taps":
         _kernels.separable_lowpass(rows, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], out)
+    elif len(shape) == 1:
+        starts, taps = lowpass_taps_1d(plan, shape[0])
+        assert taps.dtype == dtype and starts.shape == count
+        _kernels.lowpass_1d(rows[:, 0], starts, taps, out[:, 0])
     else:
         row_matrix, col_matrix = lowpass_matrices(plan, shape)
         assert col_matrix.dtype == dtype and col_matrix.shape == (shape[-1], count[-1])
-        assert (row_matrix is None) == (len(shape) == 1)
-        out = rows @ col_matrix if row_matrix is None else row_matrix @ rows @ col_matrix
+        assert row_matrix.dtype == dtype and row_matrix.shape == (count[0], shape[0])
+        out = row_matrix @ rows @ col_matrix
     np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
 
 
-@pytest.mark.parametrize("n", [1, 37, 1001, 4096])
+@pytest.mark.parametrize("n, n_taps", [(1, 1), (37, 37), (37, 5), (1001, 604), (4096, 2473)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dense_lowpass_1d_is_the_product_and_gives_each_signal_the_same_bits_in_any_batch(rng, n, dtype):
+def test_lowpass_1d_sums_the_taps_and_gives_each_signal_the_same_bits_in_any_batch(rng, n, n_taps, dtype):
     u = rng.standard_normal((23, n)).astype(dtype)
-    weights = rng.standard_normal((5, n)).astype(dtype)
-    whole = np.empty((23, 5), dtype)
-    _kernels.dense_lowpass_1d(u, weights, whole)
-    expected = u.astype(np.float64) @ weights.astype(np.float64).T
-    rtol = 1e-13 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(whole, expected, rtol=0, atol=rtol * np.sqrt(n) * np.abs(expected).max())
+    taps = rng.standard_normal(n_taps).astype(dtype)
+    starts = np.array([0, n - 1, n // 2, max(n - n_taps, 0), 3 % n])  # windows that wrap around, and not
+    whole = np.empty((23, starts.size), dtype)
+    _kernels.lowpass_1d(u, starts, taps, whole)
+    window = (starts[:, None] + np.arange(n_taps)[None, :]) % n
+    expected = np.einsum("s,bks->bk", taps.astype(np.float64), u.astype(np.float64)[:, window])
+    tol = (1e-13 if dtype == np.float64 else 1e-5) * np.sqrt(n_taps) * np.abs(expected).max()
+    np.testing.assert_allclose(whole, expected, rtol=0, atol=tol)
     # Blocks of four and the zero-padded last block, at every offset: the same sums in the same order.
     for start, stop in [(0, 1), (1, 2), (3, 17), (5, 23), (2, 9), (1, 5), (22, 23)]:
-        part = np.empty((stop - start, 5), dtype)
-        _kernels.dense_lowpass_1d(u[start:stop], weights, part)
+        part = np.empty((stop - start, starts.size), dtype)
+        _kernels.lowpass_1d(u[start:stop], starts, taps, part)
         np.testing.assert_array_equal(part, whole[start:stop])
     # Into the strided channel of an output array, as the transforms write it.
-    out = np.zeros((23, 3, 5), dtype)
-    _kernels.dense_lowpass_1d(u, weights, out[:, 1])
+    out = np.zeros((23, 3, starts.size), dtype)
+    _kernels.lowpass_1d(u, starts, taps, out[:, 1])
     np.testing.assert_array_equal(out[:, 1], whole)
     assert not out[:, 0].any() and not out[:, 2].any()
 
@@ -214,8 +219,10 @@ def test_lowpass_matrices_add_taps_that_wrap_onto_one_sample():
     np.testing.assert_array_equal(rows, [[2.0, 3.0]])
     # Output column 0 reads columns 2, 0, 1, 2, 0 with weights 1, 10, 100, 1000, 10000.
     np.testing.assert_array_equal(cols[:, 0], [10010.0, 100.0, 1001.0])
-    _, folded = lowpass_matrices(dict(plan, row_src=np.array([[0]]), row_w=np.array([0.5])), (3,))
-    np.testing.assert_array_equal(folded[:, 0], [5005.0, 50.0, 500.5])
+    # 1D: the taps times the row weight, those past the period added onto the first ones, read from column 2.
+    starts, taps = lowpass_taps_1d(dict(plan, row_src=np.array([[0]]), row_w=np.array([0.5])), 3)
+    np.testing.assert_array_equal(starts, [2])
+    np.testing.assert_array_equal(taps, [500.5, 5005.0, 50.0])
 
 
 @pytest.mark.parametrize("n_row_taps", range(1, 10))
@@ -259,10 +266,9 @@ def test_low_pass_by_matrices_where_they_cost_less_than_the_taps():
     # matrices against 27072 by the taps, less than the matrices' speed-up.
     dense = lowpass_in_space(h, 8, (0, 0), (8, 8), np.float64)
     assert dense["col_matrix"].shape == (64, 8) and dense["row_matrix"].shape == (8, 64)
-    # 1D, 4096 samples whose low pass has 47 taps, 64 outputs: 4096 * 64 = 262144 multiply-adds by the matrix
-    # against 4096 + 64 * 47 = 7104 by the taps.
-    sparse = lowpass_in_space(_gaussian_spectrum((4096,), 3.0), 64, (0,), (64,), np.float64)
-    assert sparse is not None and "col_matrix" not in sparse
+    # 1D signals: by their taps (lowpass_1d), never by matrices.
+    taps = lowpass_in_space(_gaussian_spectrum((4096,), 3.0), 64, (0,), (64,), np.float64)
+    assert taps["taps_1d"].shape == (47,) and taps["starts_1d"].shape == (64,) and "col_matrix" not in taps
 
 
 def test_low_pass_matrices_in_products_that_blas_runs_on_the_calling_thread():
@@ -281,8 +287,9 @@ def test_low_pass_matrices_in_products_that_blas_runs_on_the_calling_thread():
 
     assert _matrix_row_block(plan(64, 64), (64, 64)) == 64  # 64 * 64 * 64 = 2^18 either way
     assert _matrix_row_block(plan(65, 64), (64, 64)) is None  # by the row matrix, 65 * 64 * 64
-    assert _matrix_row_block(plan(1, 65), (4096,)) is None  # one row of 4096 by 65 columns
-    assert _matrix_row_block(plan(1, 64), (4096,)) == 1
+    assert _matrix_row_block(plan(1, 65), (1, 4096)) is None  # one row of 4096 by 65 columns
+    assert _matrix_row_block(plan(1, 64), (1, 4096)) == 1
+    assert _matrix_row_block(plan(1, 8), (4096,)) is None  # 1D signals: no matrices
 
 
 def test_lowpass_plan_declines_a_filter_that_is_not_separable(rng):

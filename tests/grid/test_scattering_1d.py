@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scatter import Scattering1D
 from scatter.grid import filter_bank_1d, littlewood_paley_1d, scattering_1d
-from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO, with_lowpass_form
+from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
 
 BORDER_WARNING = "Signal support is too small to avoid border effects"
 
@@ -144,12 +144,11 @@ def test_matches_kymatio(case, kymatio_numpy, rng):
 
 @pytest.mark.parametrize("N, J, Q, T", [(1024, 6, 8, None), (777, 4, (4, 2), 16), (4096, 8, 8, None)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("form", ["taps", "matrices"])
-def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, form, rng):
-    """The low passes of the moduli no wavelet reads, computed in space by their taps or by matrix products,
-    give the FFT route's outputs."""
+def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
+    """The low passes of the moduli no wavelet reads, computed in space by their taps, give the FFT route's
+    outputs."""
     S = Scattering1D(J, N, Q=Q, T=T)
-    plans = with_lowpass_form(S._plans(np.dtype(dtype)), S.filters["phi"]["levels"], form)
+    plans = S._plans(np.dtype(dtype))
     assert any(p is not None for p in plans["lowpass"])
     fft_only = dict(plans, lowpass=[None] * len(plans["lowpass"]))
     x = rng.standard_normal((3, N)).astype(dtype)
@@ -162,9 +161,9 @@ def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, form, rng):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_signal_gets_the_same_bits_in_any_batch(dtype, rng):
     """With pocketfft, a signal's outputs do not depend on the batch it comes in, on any number of threads:
-    its low passes by matrix products (one product per signal) included."""
+    its low passes in space (four signals at a time, the last ones in a block padded with zeros) included."""
     S = Scattering1D(8, 4096, Q=8, workers=2)
-    assert all("output_weights" in p for p in S._plans(np.dtype(dtype))["lowpass"])
+    assert all("taps_1d" in p for p in S._plans(np.dtype(dtype))["lowpass"])
     x = rng.standard_normal((90, 4096)).astype(dtype)
     whole = S(x)
     for start, stop in [(0, 1), (5, 6), (3, 17), (40, 90)]:
