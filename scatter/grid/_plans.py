@@ -221,7 +221,7 @@ def lowpass_matrices(plan, shape):
     rows = np.zeros((n_rows, height), np.float64)
     np.add.at(rows, (np.repeat(np.arange(n_rows), n_row_taps), plan["row_src"].ravel()),
               np.tile(plan["row_w"].astype(np.float64), n_rows))
-    return rows.astype(dtype), _fold_taps(plan["col_w"], plan["col_src"], width).T.astype(dtype)
+    return rows.astype(dtype), np.ascontiguousarray(_fold_taps(plan["col_w"], plan["col_src"], width).T, dtype)
 
 
 def _fold_taps(weights, starts, n):

@@ -183,6 +183,7 @@ def test_lowpass_in_space_samples_the_circular_convolution(rng, shape, factor, f
         row_matrix, col_matrix = lowpass_matrices(plan, shape)
         assert col_matrix.dtype == dtype and col_matrix.shape == (shape[-1], count[-1])
         assert row_matrix.dtype == dtype and row_matrix.shape == (count[0], shape[0])
+        assert col_matrix.flags.c_contiguous and row_matrix.flags.c_contiguous  # BLAS's fast layout
         out = row_matrix @ rows @ col_matrix
     np.testing.assert_allclose(out, expected, atol=(1e-12 if dtype == np.float64 else 1e-5) * np.abs(x).max())
 
