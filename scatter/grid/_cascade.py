@@ -83,8 +83,8 @@ class CascadeSteps:
         self.out[:, channel] = s[(slice(None),) + self.window]
 
     def last_lowpass(self, u, level, channel):
-        """The low pass of moduli ``u`` that no wavelet reads: in space when that is cheaper, by matrix products
-        where these are cheaper than the taps (:func:`scatter.grid._plans.lowpass_in_space`)."""
+        """The low pass of moduli ``u`` that no wavelet reads: in space when that is cheaper, by the taps (for
+        images, by matrix products where these are cheaper; :func:`scatter.grid._plans.lowpass_in_space`)."""
         plan = self.plans["lowpass"][level]
         if plan is None:
             self.lowpass(self.spectrum(u, [self.plans["phi"][level]]), level, channel)

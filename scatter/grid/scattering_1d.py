@@ -112,8 +112,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         \downarrow_{2^{k_2}} \star \phi_T\big)\downarrow_{T / 2^{k_1 + k_2}}, \quad j_2 > j_1,
 
     each convolution a product of spectra at the current resolution (except the low pass of a modulus that
-    no wavelet reads, the same sum computed in space where that is cheaper, by its taps or as a product by a
-    matrix, :func:`~scatter.grid._plans.lowpass_in_space`), and the output cropped to the part of the padded signal
+    no wavelet reads, the same sum computed in space by its taps where that is cheaper,
+    :func:`~scatter.grid._plans.lowpass_in_space`), and the output cropped to the part of the padded signal
     that covers the input.
 
     Each signal is computed at a peak in :math:`[1/2, 1)`, scaled by a power of two and its outputs scaled
