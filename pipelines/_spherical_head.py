@@ -81,7 +81,10 @@ mistakes, not fewer), and the mean gain, +0.3 NR/R and -0.05 NR/NR over two seed
 between seeds; at degree 24 they double the cost for nothing. On the test set (the NR model alone, seed 0, all
 60000 training digits, two torch threads, 78 minutes, slowed by other jobs), ``brackets=8`` gave NR/NR 98.31% and
 NR/R 98.26%, against the pipeline's 98.12% and 98.09%: +0.2, the size of the spread between seeds, still short
-of the target, with 63 of the NR/R mistakes 6<->9. The pipeline adds none (R/R not measured with them).
+of the target, with 63 of the NR/R mistakes 6<->9. Seed 1 (two torch threads, 124 minutes, paused by other jobs)
+gave NR/NR 98.19% and NR/R 98.16%, and the two models' probabilities averaged 98.32% and 98.31% (64 of the NR/R
+mistakes 6<->9): +0.1 over the better one, short of the target at twice the cost. The pipeline adds none (R/R not
+measured with them).
 
 (*: two runs side by side on the two cores. The last row is the row with 16 triple products, the same
 weights, evaluated with the running statistics of batch normalisation recomputed over 200 training batches of
