@@ -83,7 +83,7 @@ between seeds; at degree 24 they double the cost for nothing. On the test set (t
 NR/R 98.26%, against the pipeline's 98.12% and 98.09%: +0.2, the size of the spread between seeds, still short
 of the target, with 63 of the NR/R mistakes 6<->9. Seed 1 (two torch threads, 124 minutes, paused by other jobs)
 gave NR/NR 98.19% and NR/R 98.16%, and the two models' probabilities averaged 98.32% and 98.31% (64 of the NR/R
-mistakes 6<->9): +0.1 over the better one, short of the target at twice the cost. The pipeline adds none (R/R not
+mistakes 6<->9): +0.05 NR/R over the better one, short of the target at twice the cost. The pipeline adds none (R/R not
 measured with them).
 
 (*: two runs side by side on the two cores. The last row is the row with 16 triple products, the same
