@@ -159,45 +159,34 @@ class _PlanPool:
         ``threads`` (None: 1)."""
         threads = threads or 1
         key = (kind, ndim, a.shape, a.strides, a.dtype, b.shape, b.strides, b.dtype, a is b, threads)
-        # The common case first, without the lock: an idle plan of a known problem (list.pop and list.append
-        # are atomic), which keeps a few microseconds off each of the transforms' hundreds of FFT calls.
-        idle = self._idle.get(key)
-        if idle:
-            try:
-                plan = idle.pop()
-            except IndexError:  # another thread took the last one
-                plan = None
-            if plan is not None:
-                try:
-                    plan.update_arrays(a, b)
-                except ValueError:
-                    idle.append(plan)
-                else:
-                    try:
-                        plan.execute()
-                    finally:
-                        idle.append(plan)
-                    return
         try:
             self._execute(key, kind, a, b, ndim, threads, True)
         except ValueError:  # pyFFTW refuses arrays less aligned than the plan's
             self._execute(key + (False,), kind, a, b, ndim, threads, False)
 
     def _execute(self, key, kind, a, b, ndim, threads, aligned):
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            self._idle.move_to_end(key)
-            plan = idle.pop() if idle else None
+        # An idle plan of a known problem is taken and given back without the lock (list.pop and list.append are
+        # atomic), which keeps a microsecond off each of the transforms' hundreds of FFT calls; only a new plan
+        # registers its problem, and drops the oldest past max_problems, under the lock.
+        idle = self._idle.get(key)
+        plan = None
+        if idle:
+            try:
+                plan = idle.pop()
+            except IndexError:  # another thread took the last one
+                pass
         if plan is None:
             plan = self._make(kind, a, b, ndim, threads, aligned)
+            with self._lock:
+                idle = self._idle.setdefault(key, [])
+                self._idle.move_to_end(key)
+                while len(self._idle) > self.max_problems:
+                    self._idle.popitem(last=False)
         try:
             plan.update_arrays(a, b)
             plan.execute()
         finally:
-            with self._lock:
-                self._idle.setdefault(key, []).append(plan)
-                while len(self._idle) > self.max_problems:
-                    self._idle.popitem(last=False)
+            idle.append(plan)
 
     def _make(self, kind, a, b, ndim, threads, aligned):
         import pyfftw
