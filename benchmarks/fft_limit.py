@@ -82,6 +82,8 @@ TARGET_RATIO = 2.0
 #: FFT functions replayed orthonormal, and those replayed on a fresh copy of their input (see the docstring).
 _INVERSE_INPLACE = {"ifft_inplace"}
 _OVERWRITING = {"irfft"}
+#: What a recorded call notes for an output buffer (``out=``) that the transform passes, and reuses.
+REUSED = "reused"
 #: The functions of :mod:`scatter.grid._fft` that transform (the others, like ``empty``, are not recorded).
 FFT_FUNCTIONS = {"rfft_full", "ifft_inplace", "irfft"}
 
@@ -134,7 +136,9 @@ class Recorder:
                         if args:
                             raise RuntimeError(f"_fft.{name} called with positional options {args}; record them")
                         x_arr = np.asarray(x)
-                        items = tuple(sorted((k, _hashable(v)) for k, v in kwargs.items()))
+                        # An output buffer the transform reuses is noted as such; the replay reuses one too.
+                        items = tuple(sorted((k, REUSED if k == "out" else _hashable(v))
+                                             for k, v in kwargs.items() if not (k == "out" and v is None)))
                         calls.append(FFTCall(name, x_arr.shape, x_arr.dtype.str, items))
                     return target(x, *args, **kwargs)
 
@@ -259,11 +263,20 @@ def replay(map_args, calls_by_length, only=None):
         for start, (plan, buffers) in per_chunk.items()
     }
 
+    # Output buffers of the calls into a buffer the transform reuses (the spectra of real signals), per chunk.
+    outputs = {
+        start: {key: _fft.empty(key[0], np.result_type(key[1], np.complex64))
+                for _, key, kwargs in plan if kwargs.get("out") == REUSED}
+        for start, (plan, buffers) in per_chunk.items()
+    }
+
     def run_chunk(chunk, *workers):  # the FFT calls carry their recorded workers
         plan, buffers = per_chunk[int(chunk[0])]
         copies = scratch[int(chunk[0])]
         for name, key, kwargs in plan:
-            if name in _OVERWRITING:
+            if kwargs.get("out") == REUSED:
+                functions[name](buffers[key], **dict(kwargs, out=outputs[int(chunk[0])][key]))
+            elif name in _OVERWRITING:
                 np.copyto(copies[key], buffers[key])
                 functions[name](copies[key], **kwargs)
             else:

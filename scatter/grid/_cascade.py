@@ -61,17 +61,36 @@ class CascadeSteps:
         self.ndim, self.plans, self.out, self.window = ndim, plans, out, window
         self.dtype, self.workers, self.fft = dtype, workers, fft
         self.empty = _fft.allocator(fft)
+        self._buffers = {}
 
-    def spectrum(self, u, readers):
-        """Full spectra of the real ``u``, completed for the plans ``readers``."""
-        return complete_spectrum(_fft.rfft_full(u, ndim=self.ndim, workers=self.workers, backend=self.fft), readers)
+    def _buffer(self, role, shape, dtype):
+        """The chunk's buffer for ``role`` of this shape and dtype: made once, then reused by every step of that
+        role, whose result the cascade consumes before the next such step."""
+        key = (role, shape, dtype)
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            buffer = self._buffers[key] = self.empty(shape, dtype)
+        return buffer
+
+    def spectrum(self, u, readers, reuse=False):
+        """Full spectra of the real ``u``, completed for the plans ``readers``; with ``reuse``, in the chunk's
+        buffer of such spectra, which the previous ones must no longer need."""
+        out = self._buffer("spectrum", u.shape, np.result_type(u.dtype, np.complex64)) if reuse else None
+        return complete_spectrum(_fft.rfft_full(u, ndim=self.ndim, workers=self.workers, backend=self.fft, out=out),
+                                 readers)
+
+    def product(self, full, plan):
+        """Coarse spectra of the product of full spectra with a wavelet, in a reused buffer: the next
+        :meth:`modulus` consumes them."""
+        return apply_plan(full, plan, lambda shape, dtype: self._buffer("product", shape, dtype))
 
     def modulus(self, coarse_spectrum):
         """``|F^-1 X|`` of coarse spectra ``X`` (overwritten), for signals brought to :func:`unit_scales`; on
-        FFTW the plans that made ``X`` carry the ``1 / N`` of the inverse FFT (``plans_*d(..., fft="fftw")``)."""
+        FFTW the plans that made ``X`` carry the ``1 / N`` of the inverse FFT (``plans_*d(..., fft="fftw")``).
+        In a reused buffer: the next step consumes it."""
         z = _fft.ifft_inplace(coarse_spectrum, ndim=self.ndim, workers=self.workers, normalised=not _fft.unnormalised_inverse(self.fft),
                               backend=self.fft)
-        out = self.empty(z.shape, self.dtype)
+        out = self._buffer("modulus", z.shape, self.dtype)
         _kernels.modulus(z.reshape(-1).view(self.dtype), out.reshape(-1))
         return out
 
@@ -98,7 +117,9 @@ class CascadeSteps:
             # do not depend on the batch; each small enough for BLAS to run it on this thread.
             n_batch, height, width = u.shape
             blocks = u.reshape(n_batch * (height // plan["matrix_rows"]), plan["matrix_rows"], width)
-            columns = np.matmul(blocks, plan["col_matrix"]).reshape(n_batch, height, -1)
+            columns = self._buffer("columns", blocks.shape[:-1] + plan["col_matrix"].shape[-1:], u.dtype)
+            np.matmul(blocks, plan["col_matrix"], out=columns)
+            columns = columns.reshape(n_batch, height, -1)
             np.matmul(plan["row_matrix"], columns, out=target)
             return
         _kernels.separable_lowpass(u, plan["row_src"], plan["row_w"], plan["col_src"], plan["col_w"], target)

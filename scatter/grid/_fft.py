@@ -91,18 +91,19 @@ def threads_inside(backend):
     return backend == "fftw"
 
 
-def rfft_full(u, ndim, workers=1, backend="pocketfft"):
+def rfft_full(u, ndim, workers=1, backend="pocketfft", out=None):
     """Spectra of the real ``u`` in a buffer of the full spectrum's shape, whose columns ``0 .. N // 2``
     (the half spectrum, :func:`numpy.fft.rfftn` layout, unnormalised) are set and the others are not; for
-    :func:`scatter.grid._plans.complete_spectrum`."""
+    :func:`scatter.grid._plans.complete_spectrum`. The buffer is ``out`` when given (``u``'s shape, complex,
+    from :func:`empty` on FFTW), else a new one."""
+    if out is None:
+        out = (empty if backend == "fftw" else np.empty)(u.shape, np.result_type(u.dtype, np.complex64))
+    half = out[..., : u.shape[-1] // 2 + 1]
     if backend == "fftw":
-        full = empty(u.shape, np.result_type(u.dtype, np.complex64))
-        _FFTW_PLANS.run("r2c", u, full[..., : u.shape[-1] // 2 + 1], ndim, workers)
-        return full
-    half = _FORWARD[ndim](u, workers=workers)
-    full = np.empty(u.shape, half.dtype)
-    full[..., : half.shape[-1]] = half
-    return full
+        _FFTW_PLANS.run("r2c", u, half, ndim, workers)
+    else:
+        half[...] = _FORWARD[ndim](u, workers=workers)
+    return out
 
 
 def ifft_inplace(z, ndim, workers=1, orthonormal=False, normalised=True, backend="pocketfft"):

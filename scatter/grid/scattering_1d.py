@@ -10,7 +10,7 @@ from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _fft
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
-from ._plans import apply_plan, lowpass_in_space, periodization_plan
+from ._plans import lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
 
@@ -135,7 +135,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         plans = plans_1d(bank, max_order, x.dtype, padding, fft)
 
     steps = CascadeSteps(1, plans, out, (slice(start, stop),), x.dtype, workers, fft)
-    spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
+    spectrum, product, modulus = steps.spectrum, steps.product, steps.modulus
+    lowpass, last_lowpass = steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
@@ -144,15 +145,15 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     for n1, p1 in enumerate(psi1):
         k1 = min(p1["j"], log2_T)
         later = [n2 for n2, p2 in enumerate(psi2) if p2["j"] > p1["j"]] if max_order >= 2 else []
-        u1 = modulus(apply_plan(u0, plans["psi1"][n1], steps.empty))
+        u1 = modulus(product(u0, plans["psi1"][n1]))
         if not later:
             last_lowpass(u1, k1, 1 + n1)
             continue
-        u1 = spectrum(u1, [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]])
+        u1 = spectrum(u1, [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]], reuse=True)
         lowpass(u1, k1, 1 + n1)
         for n2 in later:
             k2 = min(psi2[n2]["j"], log2_T) - k1
-            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, k1], steps.empty)), k1 + k2, channel2)
+            last_lowpass(modulus(product(u1, plans["psi2"][n2, k1])), k1 + k2, channel2)
             channel2 += 1
     out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out

@@ -8,7 +8,7 @@ from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _fft
 from ._batch import map_chunks
 from ._cascade import CascadeSteps, to_unit_scale
-from ._plans import apply_plan, lowpass_in_space, periodization_plan
+from ._plans import lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_2d import filter_bank_2d, padded_shape_2d
 
@@ -130,7 +130,8 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
 
     steps = CascadeSteps(2, plans, out, (slice(crop, crop + m_out), slice(crop, crop + n_out)), x.dtype, workers,
                           fft)
-    spectrum, modulus, lowpass, last_lowpass = steps.spectrum, steps.modulus, steps.lowpass, steps.last_lowpass
+    spectrum, product, modulus = steps.spectrum, steps.product, steps.modulus
+    lowpass, last_lowpass = steps.lowpass, steps.last_lowpass
 
     u0 = spectrum(padded, plans["psi1"] + plans["phi"][:1])
     lowpass(u0, 0, 0)
@@ -140,15 +141,15 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     for n1, psi1 in enumerate(psi):
         j1 = psi1["j"]
         later = [n2 for n2, psi2 in enumerate(psi) if psi2["j"] > j1] if max_order >= 2 else []
-        u1 = modulus(apply_plan(u0, plans["psi1"][n1], steps.empty))
+        u1 = modulus(product(u0, plans["psi1"][n1]))
         if not later:
             last_lowpass(u1, j1, 1 + n1)
             continue
-        u1 = spectrum(u1, [plans["psi2"][n2, j1] for n2 in later] + [plans["phi"][j1]])
+        u1 = spectrum(u1, [plans["psi2"][n2, j1] for n2 in later] + [plans["phi"][j1]], reuse=True)
         lowpass(u1, j1, 1 + n1)
         for n2 in later:
             j2 = psi[n2]["j"]
-            last_lowpass(modulus(apply_plan(u1, plans["psi2"][n2, j1], steps.empty)), j2, channel2)
+            last_lowpass(modulus(product(u1, plans["psi2"][n2, j1])), j2, channel2)
             channel2 += 1
     out /= scales.reshape((-1,) + (1,) * (out.ndim - 1))
     return out

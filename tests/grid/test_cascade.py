@@ -1,0 +1,48 @@
+"""The cascade's steps on one chunk (``scatter.grid._cascade``): the buffers a chunk reuses."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import scatter
+from scatter.grid import _cascade, _fft
+
+BACKENDS = [
+    pytest.param(backend, marks=pytest.mark.skipif(
+        backend == "fftw" and importlib.util.find_spec("pyfftw") is None, reason="pyFFTW is not installed"))
+    for backend in _fft.BACKENDS
+]
+
+
+def _fresh_buffers(self, role, shape, dtype):
+    """A new buffer at every step: what the cascade computed before it reused them."""
+    return self.empty(shape, dtype)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda fft: scatter.Scattering2D(J=3, shape=(24, 20), L=4, fft=fft, workers=1), (7, 24, 20)),
+        (lambda fft: scatter.Scattering2D(J=2, shape=(16, 16), L=3, padding="periodic", fft=fft, workers=1),
+         (5, 16, 16)),
+        (lambda fft: scatter.Scattering1D(J=5, shape=256, Q=4, fft=fft, workers=1), (6, 256)),
+    ],
+)
+def test_reused_buffers_give_the_bits_of_fresh_ones(make, shape, backend, rng, monkeypatch):
+    """Every step's result is consumed before the next step of its role overwrites it: the outputs with the
+    chunk's reused buffers equal, to the bit, those with a new buffer at every step, at every order and scale."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    reused = make(backend)(x)
+    monkeypatch.setattr(_cascade.CascadeSteps, "_buffer", _fresh_buffers)
+    np.testing.assert_array_equal(reused, make(backend)(x))
+
+
+def test_a_role_keeps_one_buffer_per_shape_and_dtype():
+    steps = _cascade.CascadeSteps(2, {}, np.empty((1, 1, 1, 1)), (), np.float32, 1)
+    first = steps._buffer("modulus", (3, 4, 4), np.float32)
+    assert steps._buffer("modulus", (3, 4, 4), np.float32) is first
+    assert steps._buffer("product", (3, 4, 4), np.float32) is not first
+    assert steps._buffer("modulus", (3, 2, 2), np.float32) is not first
+    assert steps._buffer("modulus", (3, 4, 4), np.float64) is not first
