@@ -246,9 +246,8 @@ def replay(map_args, calls_by_length, only=None):
     # buffers, since chunks run at the same time. A dry run over the indices collects the boundaries.
     starts = {}
 
-    def collect(chunk, *workers):
+    def collect(chunk, out_chunk, *workers):
         starts[int(chunk[0])] = len(chunk)
-        return 0.0
 
     map_chunks(collect, index, sink, n_threads, samples_per_item, **options)
     per_chunk = {}
@@ -270,7 +269,7 @@ def replay(map_args, calls_by_length, only=None):
         for start, (plan, buffers) in per_chunk.items()
     }
 
-    def run_chunk(chunk, *workers):  # the FFT calls carry their recorded workers
+    def run_chunk(chunk, out_chunk, *workers):  # the FFT calls carry their recorded workers
         plan, buffers = per_chunk[int(chunk[0])]
         copies = scratch[int(chunk[0])]
         for name, key, kwargs in plan:
@@ -281,7 +280,6 @@ def replay(map_args, calls_by_length, only=None):
                 functions[name](copies[key], **kwargs)
             else:
                 functions[name](buffers[key], **kwargs)
-        return 0.0
 
     def run():
         map_chunks(run_chunk, index, sink, n_threads, samples_per_item, **options)

@@ -21,20 +21,21 @@ MAX_INNER_THREADS_SAMPLES = 1 << 18
 
 
 def map_chunks(transform, x, out, n_threads, samples_per_item, inner_threads=False):
-    """Fill ``out[i:j] = transform(x[i:j])`` over chunks of the leading axis, ``n_threads`` at a time.
+    """Fill ``out`` by ``transform(x[i:j], out[i:j])``, which writes the result for the items ``x[i:j]`` into
+    ``out[i:j]``, over chunks of the leading axis, ``n_threads`` at a time.
 
     Chunks hold at most ``MAX_CHUNK_SAMPLES / samples_per_item`` items, their number is a multiple of
     ``n_threads`` when the batch allows, and their sizes differ by at most one item, so that the threads
     share the work evenly. ``transform`` must release the GIL for the threads to run in parallel (the
     Numba kernels and scipy.fft do). With ``inner_threads``, a batch of at most
-    ``MAX_INNER_THREADS_SAMPLES`` samples is instead transformed whole by ``transform(x, n_threads)``,
-    which runs its FFTs on the threads.
+    ``MAX_INNER_THREADS_SAMPLES`` samples is instead transformed whole by ``transform(x, out, n_threads)``,
+    which runs its FFTs on the threads. Returns ``out``.
     """
     n_items = x.shape[0]
     if n_items == 0:
         return out
     if inner_threads and n_threads > 1 and n_items * samples_per_item <= MAX_INNER_THREADS_SAMPLES:
-        out[...] = transform(x, n_threads)
+        transform(x, out, n_threads)
         return out
     largest = max(1, MAX_CHUNK_SAMPLES // max(samples_per_item, 1))
     n_chunks = -(-n_items // largest)
@@ -44,7 +45,7 @@ def map_chunks(transform, x, out, n_threads, samples_per_item, inner_threads=Fal
 
     def run(bound):
         start, stop = bound
-        out[start:stop] = transform(x[start:stop])
+        transform(x[start:stop], out[start:stop])
 
     if n_threads == 1 or len(bounds) == 1:
         for bound in bounds:

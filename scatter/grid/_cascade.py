@@ -72,10 +72,11 @@ class CascadeSteps:
             buffer = self._buffers[key] = self.empty(shape, dtype)
         return buffer
 
-    def spectrum(self, u, readers, reuse=False):
-        """Full spectra of the real ``u``, completed for the plans ``readers``; with ``reuse``, in the chunk's
-        buffer of such spectra, which the previous ones must no longer need."""
-        out = self._buffer("spectrum", u.shape, np.result_type(u.dtype, np.complex64)) if reuse else None
+    def spectrum(self, u, readers, reuse=None):
+        """Full spectra of the real ``u``, completed for the plans ``readers``; with ``reuse`` (a role of
+        :meth:`_buffer`), in the chunk's buffer of that role and shape, whose previous contents must no longer be
+        needed, and which no step may write while these spectra are read."""
+        out = self._buffer(reuse, u.shape, np.result_type(u.dtype, np.complex64)) if reuse else None
         return complete_spectrum(_fft.rfft_full(u, ndim=self.ndim, workers=self.workers, backend=self.fft, out=out),
                                  readers)
 

@@ -73,7 +73,7 @@ def plans_1d(bank, max_order, dtype, padding=(0, 0), fft="pocketfft"):
     return plans
 
 
-def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None, fft="pocketfft"):
+def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None, fft="pocketfft", out=None):
     r"""1D scattering of a batch of signals over a precomputed filter bank.
 
     Parameters
@@ -93,10 +93,14 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         :func:`plans_1d` of the bank for ``x.dtype``, when the caller keeps them between calls.
     fft : {"pocketfft", "fftw"}, default "pocketfft"
         FFT library; see the class's ``fft``.
+    out : ndarray, optional
+        C-contiguous array of the output's shape and ``x``'s dtype to write the output into (the caller's slice
+        of a whole batch's output, which saves a copy), else a new one.
 
     Returns
     -------
     ndarray, shape (B, C, N')
+        ``out`` when given.
 
     Notes
     -----
@@ -126,7 +130,8 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     left, right = padding
     start, stop = _output_range(bank, padding)
     paths = _paths_1d(bank, max_order)
-    out = np.empty((n_batch, len(paths), stop - start), x.dtype)
+    if out is None:
+        out = np.empty((n_batch, len(paths), stop - start), x.dtype)
     if n_batch == 0:
         return out
     padded, scales = to_unit_scale(x, (n_batch, n_padded), _fft.allocator(fft), (left,) if left or right else None)
@@ -149,7 +154,9 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
         if not later:
             last_lowpass(u1, k1, 1 + n1)
             continue
-        u1 = spectrum(u1, [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]], reuse=True)
+        # A buffer of its own: with T < 2^J some order-2 products do not subsample, and their products have the
+        # shape of these spectra.
+        u1 = spectrum(u1, [plans["psi2"][n2, k1] for n2 in later] + [plans["phi"][k1]], reuse="spectrum")
         lowpass(u1, k1, 1 + n1)
         for n2 in later:
             k2 = min(psi2[n2]["j"], log2_T) - k1
@@ -299,8 +306,8 @@ class Scattering1D:
         plans = self._plans(x.dtype)
         padding = (self.pad_left, self.pad_right)
 
-        def transform(chunk, workers=1):
-            return scattering_1d(chunk, self.filters, self.max_order, padding, workers, plans, self.fft)
+        def transform(chunk, out=None, workers=1):
+            return scattering_1d(chunk, self.filters, self.max_order, padding, workers, plans, self.fft, out)
 
         S = np.empty((flat.shape[0],) + transform(flat[:0]).shape[1:], x.dtype)
         map_chunks(transform, flat, S, self.workers, self.filters["N"], inner_threads=_fft.threads_inside(self.fft))

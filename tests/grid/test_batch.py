@@ -16,10 +16,10 @@ def test_chunks_are_even_bounded_and_cover_the_batch(n_items, n_threads, samples
     out = np.empty_like(x)
     sizes, lock = [], threading.Lock()
 
-    def transform(chunk):
+    def transform(chunk, out_chunk):
         with lock:
             sizes.append(len(chunk))
-        return 2 * chunk
+        out_chunk[...] = 2 * chunk
 
     _batch.map_chunks(transform, x, out, n_threads, samples_per_item)
     np.testing.assert_array_equal(out, 2 * x)
@@ -36,7 +36,7 @@ def test_w4_like_batch_splits_evenly_over_two_threads():
     # 2^19 samples hold 9 images of 240x240: 96 images need 11 chunks, 12 for 2 threads, of 8 each.
     assert _batch.MAX_CHUNK_SAMPLES == 1 << 19
     sizes = []
-    _batch.map_chunks(lambda c: sizes.append(len(c)) or c, np.zeros(96), np.zeros(96), 2, 240 * 240)
+    _batch.map_chunks(lambda c, o: sizes.append(len(c)), np.zeros(96), np.zeros(96), 2, 240 * 240)
     assert sorted(sizes) == [8] * 12
 
 
@@ -48,9 +48,9 @@ def test_small_batches_run_whole_with_threads_inside(n_threads, n_items, samples
     x = np.arange(n_items, dtype=np.float64)
     calls = []
 
-    def transform(chunk, workers=1):
+    def transform(chunk, out_chunk, workers=1):
         calls.append((len(chunk), workers))
-        return 3 * chunk
+        out_chunk[...] = 3 * chunk
 
     out = _batch.map_chunks(transform, x, np.empty_like(x), n_threads, samples_per_item, inner_threads=True)
     np.testing.assert_array_equal(out, 3 * x)
@@ -59,6 +59,6 @@ def test_small_batches_run_whole_with_threads_inside(n_threads, n_items, samples
         assert calls == [(n_items, n_threads)]
     else:
         chunked = []
-        _batch.map_chunks(lambda c: chunked.append(len(c)) or c, x, np.empty_like(x), n_threads, samples_per_item)
+        _batch.map_chunks(lambda c, o: chunked.append(len(c)), x, np.empty_like(x), n_threads, samples_per_item)
         assert sorted(calls) == sorted((n, 1) for n in chunked)
     assert _batch.MAX_INNER_THREADS_SAMPLES == 1 << 18  # W5's 32 x 8192 samples run whole

@@ -28,6 +28,8 @@ def _fresh_buffers(self, role, shape, dtype):
         (lambda fft: scatter.Scattering2D(J=2, shape=(16, 16), L=3, padding="periodic", fft=fft, workers=1),
          (5, 16, 16)),
         (lambda fft: scatter.Scattering1D(J=5, shape=256, Q=4, fft=fft, workers=1), (6, 256)),
+        # T < 2^J: some order-2 products keep the resolution of the spectra they read.
+        (lambda fft: scatter.Scattering1D(J=5, shape=256, Q=4, T=4, fft=fft, workers=1), (6, 256)),
     ],
 )
 def test_reused_buffers_give_the_bits_of_fresh_ones(make, shape, backend, rng, monkeypatch):

@@ -158,6 +158,21 @@ def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
     assert np.abs(got - expected).max() <= (1e-12 if dtype == np.float64 else 1e-6) * np.abs(expected).max()
 
 
+@pytest.mark.parametrize("T", [None, 8])
+def test_writes_into_the_callers_output(T, rng):
+    """``out=``: the outputs go into the given slice of a larger array, bit for bit those of a new array, and
+    the rest of the array is left alone."""
+    S = Scattering1D(5, 300, Q=4, T=T)
+    x = rng.standard_normal((5, 300)).astype(np.float32)
+    plans, padding = S._plans(np.dtype(np.float32)), (S.pad_left, S.pad_right)
+    expected = scattering_1d(x, S.filters, 2, padding, 1, plans)
+    whole = np.full((9,) + expected.shape[1:], -7.0, np.float32)
+    got = scattering_1d(x, S.filters, 2, padding, 1, plans, out=whole[2:7])
+    assert np.shares_memory(got, whole)
+    np.testing.assert_array_equal(whole[2:7], expected)
+    assert np.all(whole[:2] == -7.0) and np.all(whole[7:] == -7.0)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_signal_gets_the_same_bits_in_any_batch(dtype, rng):
     """With pocketfft, a signal's outputs do not depend on the batch it comes in, on any number of threads:

@@ -147,6 +147,21 @@ def test_low_passes_in_space_equal_the_transforms(shape, J, padding, dtype, form
     assert rel_err(got, expected) <= (1e-12 if dtype == np.float64 else 1e-6)
 
 
+@pytest.mark.parametrize("padding", ["reflect", "periodic"])
+def test_writes_into_the_callers_output(padding, rng):
+    """``out=``: the outputs go into the given slice of a larger array, bit for bit those of a new array, and
+    the rest of the array is left alone."""
+    S = transform(2, (24, 20), padding=padding)
+    x = rng.standard_normal((5, 24, 20)).astype(np.float32)
+    plans = S._plans(np.dtype(np.float32))
+    expected = scattering_2d(x, S.filters, 2, padding, 1, plans)
+    whole = np.full((9,) + expected.shape[1:], -7.0, np.float32)
+    got = scattering_2d(x, S.filters, 2, padding, 1, plans, out=whole[2:7])
+    assert np.shares_memory(got, whole)
+    np.testing.assert_array_equal(whole[2:7], expected)
+    assert np.all(whole[:2] == -7.0) and np.all(whole[7:] == -7.0)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_image_gets_the_same_bits_in_any_batch(dtype, rng):
     """With pocketfft, an image's outputs do not depend on the batch it comes in, on any number of threads:
