@@ -15,6 +15,16 @@ BACKENDS = [
 ]
 
 
+def assert_fills_its_slice(compute, expected):
+    """``compute(out)`` (a transform given ``out=``) writes into the given slice of a larger array, returns it, and
+    leaves the rest of the array alone; the values are, to the bit, ``expected`` (those of a new array)."""
+    whole = np.full((expected.shape[0] + 4,) + expected.shape[1:], -7.0, expected.dtype)
+    got = compute(whole[2:-2])
+    assert np.shares_memory(got, whole)
+    np.testing.assert_array_equal(whole[2:-2], expected)
+    assert np.all(whole[:2] == -7.0) and np.all(whole[-2:] == -7.0)
+
+
 def _fresh_buffers(self, role, shape, dtype):
     """A new buffer at every step: what the cascade computed before it reused them."""
     return self.empty(shape, dtype)
