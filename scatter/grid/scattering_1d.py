@@ -130,8 +130,11 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     left, right = padding
     start, stop = _output_range(bank, padding)
     paths = _paths_1d(bank, max_order)
+    shape = (n_batch, len(paths), stop - start)
     if out is None:
-        out = np.empty((n_batch, len(paths), stop - start), x.dtype)
+        out = np.empty(shape, x.dtype)
+    elif out.shape != shape or out.dtype != x.dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {x.dtype}, got {out.shape} and {out.dtype}")
     if n_batch == 0:
         return out
     padded, scales = to_unit_scale(x, (n_batch, n_padded), _fft.allocator(fft), (left,) if left or right else None)

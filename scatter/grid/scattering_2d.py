@@ -125,8 +125,11 @@ def scattering_2d(x, bank, max_order=2, padding="reflect", workers=None, plans=N
     crop = output_border(padding)
     m_out, n_out = (Mp >> J) - 2 * crop, (Np >> J) - 2 * crop
     n_paths = n_channels_2d(J, L, max_order)
+    shape = (n_batch, n_paths, m_out, n_out)
     if out is None:
-        out = np.empty((n_batch, n_paths, m_out, n_out), x.dtype)
+        out = np.empty(shape, x.dtype)
+    elif out.shape != shape or out.dtype != x.dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {x.dtype}, got {out.shape} and {out.dtype}")
     if n_batch == 0:
         return out
 

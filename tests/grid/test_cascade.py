@@ -25,6 +25,16 @@ def assert_fills_its_slice(compute, expected):
     assert np.all(whole[:2] == -7.0) and np.all(whole[-2:] == -7.0)
 
 
+def assert_rejects_a_wrong_out(compute, expected):
+    """``compute(out)`` raises a ValueError naming ``out`` for an array of another shape or dtype than
+    ``expected``'s, and writes nothing into it."""
+    for wrong in (np.zeros((expected.shape[0] + 1,) + expected.shape[1:], expected.dtype),
+                  np.zeros(expected.shape, np.float64 if expected.dtype == np.float32 else np.float32)):
+        with pytest.raises(ValueError, match="out must have shape"):
+            compute(wrong)
+        assert not wrong.any()
+
+
 def _fresh_buffers(self, role, shape, dtype):
     """A new buffer at every step: what the cascade computed before it reused them."""
     return self.empty(shape, dtype)

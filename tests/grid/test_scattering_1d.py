@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scatter import Scattering1D
 from scatter.grid import filter_bank_1d, littlewood_paley_1d, scattering_1d
-from tests.grid.test_cascade import assert_fills_its_slice
+from tests.grid.test_cascade import assert_fills_its_slice, assert_rejects_a_wrong_out
 from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO
 
 BORDER_WARNING = "Signal support is too small to avoid border effects"
@@ -162,12 +162,16 @@ def test_low_passes_in_space_equal_the_transforms(N, J, Q, T, dtype, rng):
 @pytest.mark.parametrize("T", [None, 8])
 def test_writes_into_the_callers_output(T, rng):
     """``out=``: the outputs go into the given slice of a larger array, bit for bit those of a new array, and
-    the rest of the array is left alone."""
+    the rest of the array is left alone; an array of another shape or dtype is refused."""
     S = Scattering1D(5, 300, Q=4, T=T)
     x = rng.standard_normal((5, 300)).astype(np.float32)
     plans, padding = S._plans(np.dtype(np.float32)), (S.pad_left, S.pad_right)
-    assert_fills_its_slice(lambda out: scattering_1d(x, S.filters, 2, padding, 1, plans, out=out),
-                           scattering_1d(x, S.filters, 2, padding, 1, plans))
+
+    def compute(out=None):
+        return scattering_1d(x, S.filters, 2, padding, 1, plans, out=out)
+
+    assert_fills_its_slice(compute, compute())
+    assert_rejects_a_wrong_out(compute, compute())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -17,7 +17,7 @@ from scipy import ndimage
 import scatter
 from scatter.grid.filters_2d import filter_bank_2d, littlewood_paley_2d
 from scatter.grid.scattering_2d import scattering_2d
-from tests.grid.test_cascade import assert_fills_its_slice
+from tests.grid.test_cascade import assert_fills_its_slice, assert_rejects_a_wrong_out
 from tests.grid.test_kernels import EXTREME_POWERS_OF_TWO, with_lowpass_form
 
 #: Relative tolerance against Kymatio in float64: Kymatio builds its filters in complex64, so the two agree to
@@ -151,12 +151,16 @@ def test_low_passes_in_space_equal_the_transforms(shape, J, padding, dtype, form
 @pytest.mark.parametrize("padding", ["reflect", "periodic"])
 def test_writes_into_the_callers_output(padding, rng):
     """``out=``: the outputs go into the given slice of a larger array, bit for bit those of a new array, and
-    the rest of the array is left alone."""
+    the rest of the array is left alone; an array of another shape or dtype is refused."""
     S = transform(2, (24, 20), padding=padding)
     x = rng.standard_normal((5, 24, 20)).astype(np.float32)
     plans = S._plans(np.dtype(np.float32))
-    assert_fills_its_slice(lambda out: scattering_2d(x, S.filters, 2, padding, 1, plans, out=out),
-                           scattering_2d(x, S.filters, 2, padding, 1, plans))
+
+    def compute(out=None):
+        return scattering_2d(x, S.filters, 2, padding, 1, plans, out=out)
+
+    assert_fills_its_slice(compute, compute())
+    assert_rejects_a_wrong_out(compute, compute())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
