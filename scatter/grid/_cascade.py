@@ -37,6 +37,16 @@ def to_unit_scale(x, shape, empty, offsets=None):
     return scaled, scales
 
 
+def output_array(out, shape, dtype):
+    """A new array of ``shape`` and ``dtype`` for a transform's outputs when ``out`` is None, else ``out`` once
+    checked to have them (a ValueError naming ``out`` otherwise)."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {dtype}, got {out.shape} and {out.dtype}")
+    return out
+
+
 class CascadeSteps:
     """Spectra, moduli and low passes of a chunk over ``ndim`` axes, the low passes written into ``out``.
 

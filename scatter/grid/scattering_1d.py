@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_choice, check_int, check_shape, check_signal
 from . import _fft
 from ._batch import map_chunks
-from ._cascade import CascadeSteps, to_unit_scale
+from ._cascade import CascadeSteps, output_array, to_unit_scale
 from ._plans import lowpass_in_space, periodization_plan
 from ._structure import structure_output
 from .filters_1d import border_indices, filter_bank_1d, padding_1d
@@ -130,11 +130,7 @@ def scattering_1d(x, bank, max_order=2, padding=(0, 0), workers=None, plans=None
     left, right = padding
     start, stop = _output_range(bank, padding)
     paths = _paths_1d(bank, max_order)
-    shape = (n_batch, len(paths), stop - start)
-    if out is None:
-        out = np.empty(shape, x.dtype)
-    elif out.shape != shape or out.dtype != x.dtype:
-        raise ValueError(f"out must have shape {shape} and dtype {x.dtype}, got {out.shape} and {out.dtype}")
+    out = output_array(out, (n_batch, len(paths), stop - start), x.dtype)
     if n_batch == 0:
         return out
     padded, scales = to_unit_scale(x, (n_batch, n_padded), _fft.allocator(fft), (left,) if left or right else None)
