@@ -17,7 +17,8 @@ warm-up
     machine (later processes of a user read the plans from the file).
 throughput
     Items per second on the whole batch after warm-up: median (and best) of ``--repeats`` timed calls, or
-    of fewer (at least one) once the timed calls have taken ``--budget`` seconds.
+    of fewer (at least one) once the timed calls have taken ``--budget`` seconds, in each of ``--rounds``
+    processes, pooled.
 ratio
     scatter's median throughput divided by the peer's, on the peer's row, and scatter-fftw's in the next
     column.
@@ -29,7 +30,10 @@ How
 ---
 Every (workload, implementation) pair, and every accuracy check, runs in a fresh Python process (this
 script re-invoked with ``--child``), so warm-up times include the cost a user sees in a new process, one
-implementation's threads or caches do not affect another's, and memory is returned between runs. The child
+implementation's threads or caches do not affect another's, and memory is returned between runs. With
+``--rounds N`` each (workload, implementation) runs in N processes, the implementations taking turns
+(scatter, scatter-fftw, Kymatio NumPy, Kymatio torch, scatter, ...), so that a state of the machine that lasts
+minutes weighs on all of them alike; construction and warm-up are those of the first round. The child
 prints one JSON line; the parent collects them, prints a Markdown table and the issue's targets (scatter at
 least as fast as Kymatio torch CPU on W1-W3), and writes the section ``## Speed (benchmarks/speed.py)`` of
 ``benchmarks/RESULTS.md`` (other sections of that file are kept).
@@ -40,7 +44,7 @@ frontend runs as it comes.
 
 Usage::
 
-    python benchmarks/speed.py [--workloads W1,W2,W3] [--repeats N] [--budget SECONDS] [--quick]
+    python benchmarks/speed.py [--workloads W1,W2,W3] [--repeats N] [--rounds N] [--budget SECONDS] [--quick]
                                [--no-torch] [--write-results | --no-write-results]
 
 The machine's 1-minute load average is recorded when each measurement starts. It includes this benchmark's
@@ -270,17 +274,35 @@ def summarize(timing, batch):
     return timing
 
 
+def pool_rounds(rounds):
+    """One timing result from the results of several processes (``--rounds``) of one implementation: the
+    first process's construction, warm-up and settings (a new process on a machine that never ran it), the
+    timed calls of all of them, and the highest load seen; the first error if any failed."""
+    for result in rounds:
+        if "error" in result:
+            return result
+    pooled = dict(rounds[0])
+    pooled["runs_s"] = [run for result in rounds for run in result["runs_s"]]
+    pooled["load"] = max(result["load"] for result in rounds)
+    pooled["processes"] = len(rounds)
+    return pooled
+
+
 def run_workload(workload, implementations, args, log):
-    """Timings of every implementation and scatter's accuracy check on one workload."""
-    results = {}
-    for implementation in implementations:
-        log(f"  {workload.name} {implementation} ...")
-        job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
-        job.update(repeats=args.repeats, budget_s=args.budget)
-        load = os.getloadavg()[0]
-        result = run_child(job)
-        results[implementation] = {**summarize(result, workload.batch), "load": load}
-        log(f"    {short_status(results[implementation], workload.unit)}")
+    """Timings of every implementation, the implementations taking turns over ``args.rounds`` rounds of one
+    fresh process each, and scatter's accuracy check, on one workload."""
+    rounds = {implementation: [] for implementation in implementations}
+    for k in range(args.rounds):
+        for implementation in implementations:
+            log(f"  {workload.name} {implementation}" + (f" (round {k + 1} of {args.rounds})" if args.rounds > 1 else "")
+                + " ...")
+            job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
+            job.update(repeats=args.repeats, budget_s=args.budget)
+            load = os.getloadavg()[0]
+            result = {**summarize(run_child(job), workload.batch), "load": load}
+            rounds[implementation].append(result)
+            log(f"    {short_status(result, workload.unit)}")
+    results = {implementation: summarize(pool_rounds(r), workload.batch) for implementation, r in rounds.items()}
     for implementation in OURS:
         if implementation in implementations:
             log(f"  {workload.name} accuracy check ({implementation}) ...")
@@ -469,7 +491,8 @@ def machine_lines(info, numba_info, load_before, load_after, args):
         + "".join(f"; {k}={val}" for k, val in info["thread_env"].items()),
         f"- Load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f} "
         "(other processes on the machine perturb the timings)",
-        f"- Settings: repeats {args.repeats} (budget {args.budget:g} s of timed calls), warm-up batch "
+        f"- Settings: repeats {args.repeats} (budget {args.budget:g} s of timed calls) in each of {args.rounds} "
+        f"process(es) per workload and implementation, warm-up batch "
         f"{WARMUP_BATCH}, accuracy batch {CHECK_BATCH} (float64)"
         + (f", quick (batches / {QUICK_DIVISOR})" if args.quick else ""),
     ]
@@ -492,8 +515,9 @@ def report(workloads, results, implementations, info, numba_info, loads, args, s
         "Construct: building the transform. Warm-up: first call on a batch of "
         f"{WARMUP_BATCH} (Numba compiles or loads its cache here); for scatter-fftw, + the seconds of an "
         "untimed first call on the whole batch, where FFTW plans its FFTs. Throughput: items per second on the whole "
-        f"batch, median (and best) of the timed calls after warm-up (Runs: how many; fewer than "
-        f"{args.repeats} when they exceeded the budget). scatter / peer, scatter-fftw / peer: ratios of median "
+        f"batch, median (and best) of the timed calls after warm-up, pooled over the rounds' processes (Runs: how "
+        f"many; fewer than {args.repeats} per process when they exceeded the budget). Construct and warm-up: "
+        "those of the first round's process. scatter / peer, scatter-fftw / peer: ratios of median "
         "throughputs (scatter-fftw: the FFTs by FFTW, `fft=\"fftw\"`). Max rel "
         f"err: max|s - k| / max|k| against Kymatio NumPy on a float64 batch of {CHECK_BATCH}. Load: the "
         "machine's 1-minute load average when the measurement started; it includes this benchmark's previous "
@@ -557,6 +581,10 @@ def build_parser():
         default=120.0,
         help="seconds of timed calls after which repeating stops early (at least one call; default 120)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="processes per (workload, implementation), the implementations taking turns (default 1)",
+    )
     parser.add_argument("--quick", action="store_true", help=f"batches / {QUICK_DIVISOR}, W1-W3 only, no writing")
     parser.add_argument("--no-torch", action="store_true", help="skip Kymatio's torch frontend")
     return _results.add_output_options(parser, "Speed section")
@@ -567,8 +595,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.child:
         return child_main(json.loads(args.child))
-    if args.repeats < 1 or args.budget <= 0:
-        raise SystemExit("--repeats must be at least 1 and --budget positive")
+    if args.repeats < 1 or args.rounds < 1 or args.budget <= 0:
+        raise SystemExit("--repeats and --rounds must be at least 1 and --budget positive")
     args.argv = argv
 
     def log(message):
