@@ -6,6 +6,7 @@ functions, Kymatio 0.3.0 for the transforms.
 
 import os
 import re
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -153,6 +154,20 @@ def test_fftw_without_pyfftw_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "scatter\[fftw\]"'):
         scatter.Scattering2D(J=2, shape=(16, 16), fft="fftw")
     assert scatter.Scattering2D(J=2, shape=(16, 16)).fft == "pocketfft"
+
+
+def test_fftw_transforms_import_pyfftw_at_their_first_fft_not_at_construction():
+    pytest.importorskip("pyfftw")
+    script = (
+        "import sys, numpy as np, scatter\n"
+        "S = scatter.Scattering1D(J=2, shape=64, fft='fftw')\n"
+        "print('pyfftw' in sys.modules)\n"
+        "S(np.ones((1, 64)))\n"
+        "print('pyfftw' in sys.modules)\n"
+    )
+    env = {**os.environ, "SCATTER_FFTW_WISDOM": "off"}
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, env=env)
+    assert result.stdout.split() == ["False", "True"]
 
 
 @pytest.mark.parametrize("shape, J, L, max_order", [((32, 32), 2, 8, 2), ((33, 27), 3, 6, 2), ((20, 20), 1, 4, 1)])
