@@ -284,7 +284,6 @@ def pool_rounds(rounds):
     pooled = dict(rounds[0])
     pooled["runs_s"] = [run for result in rounds for run in result["runs_s"]]
     pooled["load"] = max(result["load"] for result in rounds)
-    pooled["processes"] = len(rounds)
     return pooled
 
 
