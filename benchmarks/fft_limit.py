@@ -46,10 +46,14 @@ sees none at all.
 Usage::
 
     python benchmarks/fft_limit.py [--workloads W1,W4] [--repeats N] [--quick] [--breakdown]
-                                   [--fft {pocketfft,fftw}] [--write-results | --no-write-results]
+                                   [--fft {pocketfft,fftw}] [--native-fftw PREFIX]
+                                   [--write-results | --no-write-results]
 
 ``--fft fftw`` measures scatter on FFTW (``fft="fftw"``, the ``scatter-fftw`` row of ``speed.py``) against
 the replay of its FFTW calls, and writes its own section, ``## FFT limit, FFTW (benchmarks/fft_limit.py)``.
+With ``--native-fftw PREFIX`` as well, the processes call the FFTW built for the CPU under ``PREFIX`` by
+``benchmarks/native_fftw.py`` (``scatter-fftw-native`` in ``speed.py``), and the section is
+``## FFT limit, native FFTW (benchmarks/fft_limit.py)``.
 
 The transform, the replay of its FFTs and the replay of the FFT-only algorithm's are timed in turn, one call
 of each per turn, in one fresh process per ``--rounds``: the three see the same state of the machine (a
@@ -73,6 +77,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _results  # noqa: E402
+import native_fftw  # noqa: E402
 import speed  # noqa: E402
 
 SECTION_TITLE = "## FFT limit (benchmarks/fft_limit.py)"
@@ -362,6 +367,8 @@ def child_main(job):
     workload = dataclasses.replace(speed.WORKLOADS[job["workload"]], batch=job["batch"])
     result = measure_fft_limit(workload, job["repeats"], job["budget_s"], job.get("breakdown", False),
                                job.get("fft", "pocketfft"))
+    if job.get("fft") == "fftw":
+        result["fftw_version"] = native_fftw.fftw_version()
     _results.print_result(result)
     return 0
 
@@ -380,7 +387,7 @@ def measure_workload(workload, args):
         loads.append(os.getloadavg()[0])
         job = {"workload": workload.name, "batch": workload.batch, "repeats": args.repeats, "budget_s": args.budget}
         job.update(breakdown=args.breakdown, fft=args.fft)
-        result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S)
+        result = _results.run_child(SCRIPT, job, CHILD_TIMEOUT_S, args.child_env)
         if "error" in result:
             return {"error": result["error"]}
         for key in runs:
@@ -438,17 +445,23 @@ def v_fftw():
     return speed.package_version("pyfftw")
 
 
-def section_title(fft):
-    return SECTION_TITLE if fft == "pocketfft" else "## FFT limit, FFTW (benchmarks/fft_limit.py)"
+def section_title(fft, native=False):
+    if fft == "pocketfft":
+        return SECTION_TITLE
+    return f"## FFT limit, {'native ' if native else ''}FFTW (benchmarks/fft_limit.py)"
 
 
 def report(workloads, results, args, seconds, load_before):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    library = "scipy.fft" if args.fft == "pocketfft" else f"FFTW through pyFFTW {v_fftw()}, fft=\"fftw\""
+    library = "scipy.fft"
+    if args.fft == "fftw":
+        versions = sorted({r.get("fftw_version") or "unknown" for r in results.values() if "error" not in r})
+        origin = f"built by benchmarks/native_fftw.py, preloaded from {args.native_fftw}" if args.native_fftw else "pyFFTW's wheel"
+        library = f"FFTW {', '.join(versions)} ({origin}) through pyFFTW {v_fftw()}, fft=\"fftw\""
     info = speed.machine_info()
     v = info["versions"]
     parts = [
-        section_title(args.fft),
+        section_title(args.fft, bool(args.native_fftw)),
         "",
         f"Run on {date} in {seconds:.0f} s with `{' '.join(['python', 'benchmarks/fft_limit.py', *args.argv])}`.",
         "",
@@ -503,6 +516,8 @@ def build_parser():
     parser.add_argument("--breakdown", action="store_true", help="also time the replay of each FFT function alone")
     parser.add_argument("--fft", choices=("pocketfft", "fftw"), default="pocketfft",
                         help="FFT library of scatter's transforms (default pocketfft)")
+    parser.add_argument("--native-fftw", metavar="PREFIX",
+                        help="with --fft fftw: call the FFTW built under PREFIX by benchmarks/native_fftw.py")
     return _results.add_output_options(parser, "FFT limit section")
 
 
@@ -516,6 +531,9 @@ def main(argv=None):
     if args.repeats < 1 or args.rounds < 1 or args.budget <= 0:
         raise SystemExit("--repeats and --rounds must be at least 1 and --budget positive")
     args.argv = argv
+    if args.native_fftw and args.fft != "fftw":
+        raise SystemExit("--native-fftw needs --fft fftw")
+    args.child_env = native_fftw.preload_environment(args.native_fftw) if args.native_fftw else None
     names = args.workloads.split(",") if args.workloads else list(speed.WORKLOADS)
     unknown = [n for n in names if n not in speed.WORKLOADS]
     if unknown:
@@ -526,6 +544,9 @@ def main(argv=None):
             dataclasses.replace(w, batch=max(speed.WARMUP_BATCH, w.batch // speed.QUICK_DIVISOR)) for w in workloads
         ]
     speed.fresh_fftw_wisdom()
+    if args.native_fftw:  # wisdom is valid for one FFTW build only
+        wisdom = Path(os.environ["SCATTER_FFTW_WISDOM"]).with_name("wisdom-native.npz")
+        args.child_env["SCATTER_FFTW_WISDOM"] = str(wisdom)
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     results = {}
@@ -541,7 +562,7 @@ def main(argv=None):
     section = report(workloads, results, args, time.perf_counter() - start, load_before)
     print(section)
     if args.write_results if args.write_results is not None else not args.quick:
-        _results.write_section(section_title(args.fft), section)
+        _results.write_section(section_title(args.fft, bool(args.native_fftw)), section)
         _results.log(f"wrote {_results.RESULTS_PATH}")
     return 0
 

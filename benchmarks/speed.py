@@ -3,8 +3,9 @@
 What it measures
 ----------------
 For each workload (a transform configuration and a float32 batch, order 2) and each implementation
-(``scatter``, ``scatter-fftw`` (``fft="fftw"``) when pyFFTW imports, ``kymatio-numpy``, and
-``kymatio-torch`` on the CPU when torch imports):
+(``scatter``, ``scatter-fftw`` (``fft="fftw"``) when pyFFTW imports, ``scatter-fftw-native`` (the same on
+an FFTW built for the CPU, with ``--native-fftw``), ``kymatio-numpy``, and ``kymatio-torch`` on the CPU
+when torch imports):
 
 construction
     Seconds to build the transform object (filter banks).
@@ -20,8 +21,8 @@ throughput
     of fewer (at least one) once the timed calls have taken ``--budget`` seconds, in each of ``--rounds``
     processes, pooled.
 ratio
-    scatter's median throughput divided by the peer's, on the peer's row, and scatter-fftw's in the next
-    column.
+    scatter's median throughput divided by the peer's, on the peer's row, and scatter-fftw's (and
+    scatter-fftw-native's) in the next column(s).
 max rel err
     On a small float64 batch, :math:`\\max|s - k| / \\max|k|` between scatter (``s``, on each backend)
     and Kymatio's NumPy frontend (``k``), on scatter's rows.
@@ -38,6 +39,11 @@ prints one JSON line; the parent collects them, prints a Markdown table and the 
 least as fast as Kymatio torch CPU on W1-W3), and writes the section ``## Speed (benchmarks/speed.py)`` of
 ``benchmarks/RESULTS.md`` (other sections of that file are kept).
 
+FFTW: ``scatter-fftw`` calls the FFTW that pyFFTW's wheel carries (3.3.5, SIMD up to AVX);
+``--native-fftw PREFIX`` adds ``scatter-fftw-native``, whose processes call the FFTW that
+``benchmarks/native_fftw.py`` built for the CPU under ``PREFIX`` (through ``LD_PRELOAD``), with a wisdom file
+of their own. Each process reports the FFTW it called (release and SIMD codelets), listed with the machine.
+
 Threads: scatter uses its defaults (``workers`` = CPU count; Numba's own default thread count); torch
 gets ``torch.set_num_threads(os.cpu_count())`` and runs under ``torch.no_grad()``; Kymatio's NumPy
 frontend runs as it comes.
@@ -45,7 +51,7 @@ frontend runs as it comes.
 Usage::
 
     python benchmarks/speed.py [--workloads W1,W2,W3] [--repeats N] [--rounds N] [--budget SECONDS] [--quick]
-                               [--no-torch] [--write-results | --no-write-results]
+                               [--no-torch] [--native-fftw PREFIX] [--write-results | --no-write-results]
 
 The machine's 1-minute load average is recorded when each measurement starts. It includes this benchmark's
 own previous measurements, so values up to the core count are expected; well above it, other processes were
@@ -70,6 +76,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _results  # noqa: E402
+import native_fftw  # noqa: E402
 
 SECTION_TITLE = "## Speed (benchmarks/speed.py)"
 
@@ -78,9 +85,11 @@ WARMUP_BATCH = 2
 CHECK_BATCH = 2
 SEED = 20240613
 
-IMPLEMENTATIONS = ("scatter", "scatter-fftw", "kymatio-numpy", "kymatio-torch")
-OURS = IMPLEMENTATIONS[:2]
-PEERS = IMPLEMENTATIONS[2:]
+IMPLEMENTATIONS = ("scatter", "scatter-fftw", "scatter-fftw-native", "kymatio-numpy", "kymatio-torch")
+OURS = IMPLEMENTATIONS[:3]
+PEERS = IMPLEMENTATIONS[3:]
+#: scatter's implementations on FFTW (the native one differs by the library its processes preload).
+ON_FFTW = ("scatter-fftw", "scatter-fftw-native")
 #: Each child gets this long before it is abandoned (and reported as an error).
 CHILD_TIMEOUT_S = 1800
 #: ``--quick`` divides every batch by this (keeping at least WARMUP_BATCH items).
@@ -191,7 +200,8 @@ def build_kymatio_torch(workload):
     return call
 
 
-BUILDERS = {"scatter": build_scatter, "scatter-fftw": build_scatter_fftw, "kymatio-numpy": build_kymatio_numpy, "kymatio-torch": build_kymatio_torch}
+BUILDERS = {"scatter": build_scatter, "scatter-fftw": build_scatter_fftw, "scatter-fftw-native": build_scatter_fftw,
+            "kymatio-numpy": build_kymatio_numpy, "kymatio-torch": build_kymatio_torch}
 
 
 def timed(fn, *args):
@@ -221,13 +231,15 @@ def measure(workload, implementation, repeats, budget_s):
     construct_s, transform = timed(BUILDERS[implementation], workload)
     warmup_s, _ = timed(transform, make_batch(workload, WARMUP_BATCH, np.float32))
     x = make_batch(workload, workload.batch, np.float32)
-    planning_s = timed(transform, x)[0] if implementation == "scatter-fftw" else None
+    planning_s = timed(transform, x)[0] if implementation in ON_FFTW else None
     runs = []
     while len(runs) < repeats and sum(runs) < budget_s:
         runs.append(timed(transform, x)[0])
     result = {"construct_s": construct_s, "warmup_s": warmup_s, "runs_s": runs, "planning_s": planning_s}
     if implementation in OURS:
         result.update(numba_setup(), scatter_workers=transform.workers)
+    if implementation in ON_FFTW:
+        result["fftw_version"] = native_fftw.fftw_version()
     if implementation == "kymatio-torch":
         import torch
 
@@ -261,9 +273,10 @@ def child_main(job):
 # --------------------------------------------------------------------------------------------------------
 
 
-def run_child(job):
-    """Run a job in a fresh interpreter; its result dict, or ``{"error": ...}`` when it failed."""
-    return _results.run_child(Path(__file__).resolve(), job, CHILD_TIMEOUT_S)
+def run_child(job, env=None):
+    """Run a job in a fresh interpreter (with the variables ``env``); its result dict, or ``{"error": ...}``
+    when it failed."""
+    return _results.run_child(Path(__file__).resolve(), job, CHILD_TIMEOUT_S, env)
 
 
 def summarize(timing, batch):
@@ -298,7 +311,7 @@ def run_workload(workload, implementations, args, log):
             job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
             job.update(repeats=args.repeats, budget_s=args.budget)
             load = os.getloadavg()[0]
-            result = {**summarize(run_child(job), workload.batch), "load": load}
+            result = {**summarize(run_child(job, args.child_env.get(implementation)), workload.batch), "load": load}
             rounds[implementation].append(result)
             log(f"    {short_status(result, workload.unit)}")
     results = {implementation: summarize(pool_rounds(r), workload.batch) for implementation, r in rounds.items()}
@@ -306,7 +319,7 @@ def run_workload(workload, implementations, args, log):
         if implementation in implementations:
             log(f"  {workload.name} accuracy check ({implementation}) ...")
             job = {"kind": "check", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
-            results[f"check {implementation}"] = run_child(job)
+            results[f"check {implementation}"] = run_child(job, args.child_env.get(implementation))
     return results
 
 
@@ -373,16 +386,16 @@ def table_rows(workloads, results, implementations):
     """Rows of the results table, one per (workload, implementation)."""
     rows = []
     for w in workloads:
-        ours = {name: results[w.name].get(name, {}) for name in OURS}
+        ours = {name: results[w.name].get(name, {}) for name in OURS if name in implementations}
         for implementation in implementations:
             r = results[w.name][implementation]
             if "error" in r:
-                rows.append([w.name, implementation, "", "", f"error: {r['error']}"] + [""] * (len(RESULTS_HEADER) - 5))
+                rows.append([w.name, implementation, "", "", f"error: {r['error']}"] + [""] * (len(ours) + 4))
                 continue
             ratios = [
                 f"{ours[name]['throughput'] / r['throughput']:.2f}x"
                 if implementation in PEERS and "throughput" in ours[name] else ""
-                for name in OURS
+                for name in ours
             ]
             err = ""
             if implementation in OURS:
@@ -405,19 +418,11 @@ def table_rows(workloads, results, implementations):
     return rows
 
 
-RESULTS_HEADER = [
-    "Workload",
-    "Implementation",
-    "Construct (s)",
-    "Warm-up (s)",
-    "Throughput (median)",
-    "Best",
-    "Runs",
-    "scatter / peer",
-    "scatter-fftw / peer",
-    "Max rel err vs Kymatio (float64)",
-    "Load",
-]
+def results_header(implementations):
+    """Columns of the results table: a ratio column for each of scatter's implementations that ran."""
+    ratios = [f"{name} / peer" for name in OURS if name in implementations]
+    return ["Workload", "Implementation", "Construct (s)", "Warm-up (s)", "Throughput (median)", "Best", "Runs",
+            *ratios, "Max rel err vs Kymatio (float64)", "Load"]
 
 
 def verdict(ours, bar):
@@ -472,6 +477,11 @@ def threading_info(results):
         for result in per_workload.values():
             found.update({k: result[k] for k in keys if k in result and result[k] != "not started"})
     found.setdefault("numba_threading_layer", "not started (scatter ran no Numba-parallel kernel)")
+    found["fftw_versions"] = {
+        name: sorted({r.get("fftw_version") or "unknown" for per_workload in results.values()
+                      for key, r in per_workload.items() if key == name and "error" not in r})
+        for name in ON_FFTW
+    }
     return found
 
 
@@ -486,6 +496,9 @@ def machine_lines(info, numba_info, load_before, load_after, args):
         f"- Numba threading layer: {numba_info['numba_threading_layer']}, Numba threads: "
         f"{numba_info.get('numba_threads', 'unknown')}; scatter workers: "
         f"{numba_info.get('scatter_workers', 'unknown')}; torch threads: {numba_info.get('torch_threads', 'not run')}",
+        *[f"- FFTW of {name}: {', '.join(versions)}"
+          + (f" (preloaded from {args.native_fftw})" if name == "scatter-fftw-native" else " (pyFFTW's wheel)")
+          for name, versions in numba_info["fftw_versions"].items() if versions],
         f"- OPENBLAS_CORETYPE: {'set to ' + repr(coretype) if coretype else 'not set'}"
         + "".join(f"; {k}={val}" for k, val in info["thread_env"].items()),
         f"- Load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f} "
@@ -517,13 +530,14 @@ def report(workloads, results, implementations, info, numba_info, loads, args, s
         f"batch, median (and best) of the timed calls after warm-up, pooled over the rounds' processes (Runs: how "
         f"many; fewer than {args.repeats} per process when they exceeded the budget). Construct and warm-up: "
         "those of the first round's process. scatter / peer, scatter-fftw / peer: ratios of median "
-        "throughputs (scatter-fftw: the FFTs by FFTW, `fft=\"fftw\"`). Max rel "
+        "throughputs (scatter-fftw: the FFTs by FFTW, `fft=\"fftw\"`; scatter-fftw-native: the same on an FFTW "
+        "built for this CPU by benchmarks/native_fftw.py). Max rel "
         f"err: max|s - k| / max|k| against Kymatio NumPy on a float64 batch of {CHECK_BATCH}. Load: the "
         "machine's 1-minute load average when the measurement started; it includes this benchmark's previous "
         "measurements, so values up to the core count are expected, and well above it other processes were "
         "competing for the CPU and the figures are perturbed.",
         "",
-        _results.markdown_table(RESULTS_HEADER, table_rows(workloads, results, implementations)),
+        _results.markdown_table(results_header(implementations), table_rows(workloads, results, implementations)),
         "",
         "Issue targets (scatter at least as fast as Kymatio torch CPU on W1-W3):",
         "",
@@ -558,6 +572,8 @@ def select_implementations(args, log):
     if importlib.util.find_spec("pyfftw") is None:
         log('pyFFTW is not installed: scatter-fftw is skipped (pip install -e ".[fftw]" to include it)')
         chosen.remove("scatter-fftw")
+    if importlib.util.find_spec("pyfftw") is None or not args.native_fftw:
+        chosen.remove("scatter-fftw-native")
     if args.no_torch:
         chosen.remove("kymatio-torch")
     elif importlib.util.find_spec("torch") is None:
@@ -586,6 +602,8 @@ def build_parser():
     )
     parser.add_argument("--quick", action="store_true", help=f"batches / {QUICK_DIVISOR}, W1-W3 only, no writing")
     parser.add_argument("--no-torch", action="store_true", help="skip Kymatio's torch frontend")
+    parser.add_argument("--native-fftw", metavar="PREFIX",
+                        help="also time scatter on the FFTW built under PREFIX by benchmarks/native_fftw.py")
     return _results.add_output_options(parser, "Speed section")
 
 
@@ -604,6 +622,12 @@ def main(argv=None):
     fresh_fftw_wisdom()
     workloads = select_workloads(args)
     implementations = select_implementations(args, log)
+    args.child_env = {}
+    if "scatter-fftw-native" in implementations:
+        # Its own wisdom file: wisdom is valid for one FFTW build only.
+        wisdom = Path(os.environ["SCATTER_FFTW_WISDOM"]).with_name("wisdom-native.npz")
+        args.child_env["scatter-fftw-native"] = {**native_fftw.preload_environment(args.native_fftw),
+                                                 "SCATTER_FFTW_WISDOM": str(wisdom)}
     info = machine_info()
     load_before = os.getloadavg()[0]
     start = time.perf_counter()

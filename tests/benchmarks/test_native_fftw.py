@@ -1,0 +1,45 @@
+"""benchmarks/native_fftw.py: the configure options it derives from the CPU, the preload environment, and
+the FFTW version a process reports (the build itself downloads and compiles, so it is not run here)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import native_fftw  # noqa: E402
+
+
+def test_configure_options_follow_cpu_flags(tmp_path):
+    options = native_fftw.configure_options({"sse2", "avx", "avx2", "fma", "avx512f", "ht"}, tmp_path)
+    assert options[0] == f"--prefix={tmp_path}"
+    assert "--enable-single" in options and "--enable-openmp" in options and "--enable-shared" in options
+    for option in ("--enable-sse2", "--enable-avx", "--enable-avx2", "--enable-avx512", "--enable-fma"):
+        assert option in options
+    older = native_fftw.configure_options({"sse2", "avx"}, tmp_path)
+    assert "--enable-avx" in older
+    assert not {"--enable-avx2", "--enable-avx512", "--enable-fma"} & set(older)
+
+
+def test_preload_environment_names_the_missing_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="native_fftw.py --prefix"):
+        native_fftw.preload_environment(tmp_path, environ={})
+
+
+def test_preload_environment_puts_the_build_first(tmp_path):
+    (tmp_path / "lib").mkdir()
+    for name in native_fftw.LIBRARIES:
+        (tmp_path / "lib" / name).write_bytes(b"")
+    env = native_fftw.preload_environment(tmp_path, environ={"LD_PRELOAD": "/opt/other.so"})
+    assert env["LD_PRELOAD"].split(":") == [str(tmp_path / "lib" / name) for name in native_fftw.LIBRARIES] + [
+        "/opt/other.so"
+    ]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyfftw") is None, reason="pyFFTW is not installed")
+def test_fftw_version_of_the_wheel():
+    import pyfftw  # noqa: F401  (loads the wheel's FFTW)
+
+    version = native_fftw.fftw_version()
+    assert version is not None and version.startswith("fftw-3.")
