@@ -456,7 +456,8 @@ def report(workloads, results, args, seconds, load_before):
     library = "scipy.fft"
     if args.fft == "fftw":
         versions = sorted({r.get("fftw_version") or "unknown" for r in results.values() if "error" not in r})
-        origin = f"built by benchmarks/native_fftw.py, preloaded from {args.native_fftw}" if args.native_fftw else "pyFFTW's wheel"
+        origin = (f"built by benchmarks/native_fftw.py, preloaded from {args.native_fftw}" if args.native_fftw
+                  else "pyFFTW's wheel")
         library = f"FFTW {', '.join(versions)} ({origin}) through pyFFTW {v_fftw()}, fft=\"fftw\""
     info = speed.machine_info()
     v = info["versions"]

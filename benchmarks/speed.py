@@ -311,7 +311,8 @@ def run_workload(workload, implementations, args, log):
             job = {"kind": "time", "workload": workload.name, "batch": workload.batch, "implementation": implementation}
             job.update(repeats=args.repeats, budget_s=args.budget)
             load = os.getloadavg()[0]
-            result = {**summarize(run_child(job, args.child_env.get(implementation)), workload.batch), "load": load}
+            timing = run_child(job, args.child_env.get(implementation))
+            result = {**summarize(timing, workload.batch), "load": load}
             rounds[implementation].append(result)
             log(f"    {short_status(result, workload.unit)}")
     results = {implementation: summarize(pool_rounds(r), workload.batch) for implementation, r in rounds.items()}
