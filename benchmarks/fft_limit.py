@@ -534,7 +534,10 @@ def main(argv=None):
     args.argv = argv
     if args.native_fftw and args.fft != "fftw":
         raise SystemExit("--native-fftw needs --fft fftw")
-    args.child_env = native_fftw.preload_environment(args.native_fftw) if args.native_fftw else None
+    try:
+        args.child_env = native_fftw.preload_environment(args.native_fftw) if args.native_fftw else None
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     names = args.workloads.split(",") if args.workloads else list(speed.WORKLOADS)
     unknown = [n for n in names if n not in speed.WORKLOADS]
     if unknown:
