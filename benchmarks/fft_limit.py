@@ -534,10 +534,6 @@ def main(argv=None):
     args.argv = argv
     if args.native_fftw and args.fft != "fftw":
         raise SystemExit("--native-fftw needs --fft fftw")
-    try:
-        args.child_env = native_fftw.preload_environment(args.native_fftw) if args.native_fftw else None
-    except FileNotFoundError as error:
-        raise SystemExit(str(error)) from None
     names = args.workloads.split(",") if args.workloads else list(speed.WORKLOADS)
     unknown = [n for n in names if n not in speed.WORKLOADS]
     if unknown:
@@ -548,9 +544,10 @@ def main(argv=None):
             dataclasses.replace(w, batch=max(speed.WARMUP_BATCH, w.batch // speed.QUICK_DIVISOR)) for w in workloads
         ]
     speed.fresh_fftw_wisdom()
-    if args.native_fftw:  # wisdom is valid for one FFTW build only
-        wisdom = Path(os.environ["SCATTER_FFTW_WISDOM"]).with_name("wisdom-native.npz")
-        args.child_env["SCATTER_FFTW_WISDOM"] = str(wisdom)
+    try:
+        args.child_env = native_fftw.preload_environment(args.native_fftw) if args.native_fftw else None
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     results = {}

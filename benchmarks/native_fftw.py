@@ -69,8 +69,9 @@ def library_paths(prefix):
 
 def preload_environment(prefix, environ=None):
     """Environment variables under which a process's FFTW calls go to the libraries under ``prefix``:
-    ``LD_PRELOAD`` with them first (and what it held before). Raises FileNotFoundError, naming the script
-    to run, when they are missing."""
+    ``LD_PRELOAD`` with them first (and what it held before), and, when ``environ`` names a wisdom file
+    (``SCATTER_FFTW_WISDOM``), one of their own beside it, ``<name>-native<suffix>``: wisdom holds for one
+    FFTW build. Raises FileNotFoundError, naming the script to run, when the libraries are missing."""
     environ = os.environ if environ is None else environ
     paths = library_paths(prefix)
     missing = [str(p) for p in paths if not p.is_file()]
@@ -78,7 +79,12 @@ def preload_environment(prefix, environ=None):
         raise FileNotFoundError(f"no FFTW build at {', '.join(missing)}: run python benchmarks/native_fftw.py "
                                 f"--prefix {prefix}")
     preload = [str(p) for p in paths] + [p for p in environ.get("LD_PRELOAD", "").split(":") if p]
-    return {"LD_PRELOAD": ":".join(preload)}
+    env = {"LD_PRELOAD": ":".join(preload)}
+    wisdom = environ.get("SCATTER_FFTW_WISDOM", "").strip()
+    if wisdom and wisdom.lower() != "off":
+        wisdom = Path(wisdom)
+        env["SCATTER_FFTW_WISDOM"] = str(wisdom.with_name(f"{wisdom.stem}-native{wisdom.suffix}"))
+    return env
 
 
 def fftw_version():

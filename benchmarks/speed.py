@@ -625,13 +625,10 @@ def main(argv=None):
     implementations = select_implementations(args, log)
     args.child_env = {}
     if "scatter-fftw-native" in implementations:
-        # Its own wisdom file: wisdom is valid for one FFTW build only.
-        wisdom = Path(os.environ["SCATTER_FFTW_WISDOM"]).with_name("wisdom-native.npz")
         try:
-            preload = native_fftw.preload_environment(args.native_fftw)
+            args.child_env["scatter-fftw-native"] = native_fftw.preload_environment(args.native_fftw)
         except FileNotFoundError as error:
             raise SystemExit(str(error)) from None
-        args.child_env["scatter-fftw-native"] = {**preload, "SCATTER_FFTW_WISDOM": str(wisdom)}
     info = machine_info()
     load_before = os.getloadavg()[0]
     start = time.perf_counter()

@@ -37,6 +37,17 @@ def test_preload_environment_puts_the_build_first(tmp_path):
     ]
 
 
+def test_preload_environment_gives_the_build_its_own_wisdom(tmp_path):
+    (tmp_path / "lib").mkdir()
+    for name in native_fftw.LIBRARIES:
+        (tmp_path / "lib" / name).write_bytes(b"")
+    env = native_fftw.preload_environment(tmp_path, environ={"SCATTER_FFTW_WISDOM": "/runs/7/wisdom.npz"})
+    assert env["SCATTER_FFTW_WISDOM"] == "/runs/7/wisdom-native.npz"
+    # Unset (scatter's default file) or "off": the process inherits the setting as it is.
+    for environ in ({}, {"SCATTER_FFTW_WISDOM": "off"}):
+        assert "SCATTER_FFTW_WISDOM" not in native_fftw.preload_environment(tmp_path, environ=environ)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("pyfftw") is None, reason="pyFFTW is not installed")
 def test_fftw_version_of_the_wheel():
     import pyfftw  # noqa: F401  (loads the wheel's FFTW)
