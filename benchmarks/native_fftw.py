@@ -89,10 +89,11 @@ def preload_environment(prefix, environ=None):
 
 def fftw_version():
     """The version string of the single-precision FFTW this process calls (``fftw-3.3.5-sse2-avx`` for
-    pyFFTW's wheel: release and SIMD codelets), or None before pyFFTW is imported.
+    pyFFTW's wheel: release and SIMD codelets), or None when there is none (no pyFFTW, nothing preloaded).
 
     A preloaded FFTW is found in the global namespace; otherwise the copy in the wheel's ``pyfftw.libs``,
-    which pyFFTW loaded privately (loading it again returns the same library)."""
+    which pyFFTW loads privately (loading it again returns the same library). The string is a C array:
+    read from its address up to its terminating zero."""
     candidates = [None]
     with contextlib.suppress(ImportError):
         import pyfftw
@@ -101,7 +102,8 @@ def fftw_version():
         candidates += sorted(p for p in glob.glob(str(libs / "libfftw3f-*.so*")))
     for candidate in candidates:
         with contextlib.suppress(OSError, ValueError):
-            return (ctypes.c_char * 128).in_dll(ctypes.CDLL(candidate), "fftwf_version").value.decode()
+            start = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(candidate), "fftwf_version"))
+            return ctypes.string_at(start).decode()
     return None
 
 
