@@ -386,12 +386,13 @@ def format_rate(value):
 def table_rows(workloads, results, implementations):
     """Rows of the results table, one per (workload, implementation)."""
     rows = []
+    width = len(results_header(implementations))
     for w in workloads:
         ours = {name: results[w.name].get(name, {}) for name in OURS if name in implementations}
         for implementation in implementations:
             r = results[w.name][implementation]
             if "error" in r:
-                rows.append([w.name, implementation, "", "", f"error: {r['error']}"] + [""] * (len(ours) + 4))
+                rows.append([w.name, implementation, "", "", f"error: {r['error']}"] + [""] * (width - 5))
                 continue
             ratios = [
                 f"{ours[name]['throughput'] / r['throughput']:.2f}x"
@@ -570,10 +571,11 @@ def fresh_fftw_wisdom():
 
 def select_implementations(args, log):
     chosen = list(IMPLEMENTATIONS)
-    if importlib.util.find_spec("pyfftw") is None:
+    has_pyfftw = importlib.util.find_spec("pyfftw") is not None
+    if not has_pyfftw:
         log('pyFFTW is not installed: scatter-fftw is skipped (pip install -e ".[fftw]" to include it)')
         chosen.remove("scatter-fftw")
-    if importlib.util.find_spec("pyfftw") is None or not args.native_fftw:
+    if not (has_pyfftw and args.native_fftw):
         chosen.remove("scatter-fftw-native")
     if args.no_torch:
         chosen.remove("kymatio-torch")

@@ -27,25 +27,28 @@ def test_preload_environment_names_the_missing_build(tmp_path):
         native_fftw.preload_environment(tmp_path, environ={})
 
 
-def test_preload_environment_puts_the_build_first(tmp_path):
+@pytest.fixture
+def build_prefix(tmp_path):
+    """A prefix holding (empty) files where the build puts its libraries."""
     (tmp_path / "lib").mkdir()
     for name in native_fftw.LIBRARIES:
         (tmp_path / "lib" / name).write_bytes(b"")
-    env = native_fftw.preload_environment(tmp_path, environ={"LD_PRELOAD": "/opt/other.so"})
-    assert env["LD_PRELOAD"].split(":") == [str(tmp_path / "lib" / name) for name in native_fftw.LIBRARIES] + [
+    return tmp_path
+
+
+def test_preload_environment_puts_the_build_first(build_prefix):
+    env = native_fftw.preload_environment(build_prefix, environ={"LD_PRELOAD": "/opt/other.so"})
+    assert env["LD_PRELOAD"].split(":") == [str(build_prefix / "lib" / name) for name in native_fftw.LIBRARIES] + [
         "/opt/other.so"
     ]
 
 
-def test_preload_environment_gives_the_build_its_own_wisdom(tmp_path):
-    (tmp_path / "lib").mkdir()
-    for name in native_fftw.LIBRARIES:
-        (tmp_path / "lib" / name).write_bytes(b"")
-    env = native_fftw.preload_environment(tmp_path, environ={"SCATTER_FFTW_WISDOM": "/runs/7/wisdom.npz"})
+def test_preload_environment_gives_the_build_its_own_wisdom(build_prefix):
+    env = native_fftw.preload_environment(build_prefix, environ={"SCATTER_FFTW_WISDOM": "/runs/7/wisdom.npz"})
     assert env["SCATTER_FFTW_WISDOM"] == "/runs/7/wisdom-native.npz"
     # Unset (scatter's default file) or "off": the process inherits the setting as it is.
     for environ in ({}, {"SCATTER_FFTW_WISDOM": "off"}):
-        assert "SCATTER_FFTW_WISDOM" not in native_fftw.preload_environment(tmp_path, environ=environ)
+        assert "SCATTER_FFTW_WISDOM" not in native_fftw.preload_environment(build_prefix, environ=environ)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pyfftw") is None, reason="pyFFTW is not installed")
